@@ -1,0 +1,83 @@
+#!/bin/bash
+# Installs everything the real-process tests need (Debian 12, run as root), then the repo's .venv.
+# Idempotent: apt is only touched when a package is missing, pip only when a requirement file changed.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo/.venv"
+python="${EKKA_TEST_PYTHON:-}"
+
+step() { echo "install-test-deps: $*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-deps: must run as root (apt-get, network namespaces)" >&2
+    exit 1
+fi
+
+# erlang-base gives Debian's epmd; python3-venv lets /usr/bin/python3.11 make venvs.
+packages=(nftables iptables iproute2 etcd-server etcd-client dnsmasq openssh-server erlang-base serf
+          systemd-container debootstrap python3.11 python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    step "apt-get update (missing: ${missing[*]})"
+    apt-get update -qq
+    step "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+    step "apt packages present (${#packages[@]})"
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+    if [ -z "$python" ]; then
+        # Debian's interpreter first: it exists on a fresh machine, unlike pyenv shims.
+        for c in /usr/bin/python3.11 python3.11; do
+            if command -v "$c" >/dev/null 2>&1; then python="$(command -v "$c")"; break; fi
+        done
+    fi
+    [ -n "$python" ] || { echo "install-test-deps: no python3.11 found" >&2; exit 1; }
+    step "create $venv with $python"
+    "$python" -m venv "$venv"
+else
+    step "venv present: $venv ($("$venv/bin/python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'))"
+fi
+
+# Skip pip entirely when nothing it would read has changed since the last successful run.
+stamp="$venv/.ekka-test-deps.sha256"
+inputs=()
+[ -f "$repo/agent/pyproject.toml" ] && inputs+=("$repo/agent/pyproject.toml")
+[ -f "$repo/tests/requirements.txt" ] && inputs+=("$repo/tests/requirements.txt")
+[ -f "$repo/tests/ansible/requirements.txt" ] && inputs+=("$repo/tests/ansible/requirements.txt")
+sum="$( (echo "${inputs[*]}"; cat "${inputs[@]}" </dev/null 2>/dev/null) | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+    step "python requirements unchanged since last install"
+    exit 0
+fi
+
+step "upgrade pip"
+"$venv/bin/python" -m pip install -q --upgrade pip
+
+args=()
+if [ -f "$repo/agent/pyproject.toml" ]; then args+=(-e "$repo/agent[test]"); fi
+if [ -f "$repo/tests/requirements.txt" ]; then args+=(-r "$repo/tests/requirements.txt"); fi
+if [ -f "$repo/tests/ansible/requirements.txt" ]; then args+=(-r "$repo/tests/ansible/requirements.txt"); fi
+if [ ${#args[@]} -gt 0 ]; then
+    step "pip install ${args[*]}"
+    # pip.conf on these machines lists find-links that may not exist; those warnings are harmless.
+    log="$(mktemp)"
+    rc=0
+    "$venv/bin/python" -m pip install -q "${args[@]}" >"$log" 2>&1 || rc=$?
+    grep -v "^WARNING: Location 'file://" "$log" || true
+    rm -f "$log"
+    if [ "$rc" -ne 0 ]; then echo "install-test-deps: pip install failed (rc=$rc)" >&2; exit "$rc"; fi
+    if ! "$venv/bin/python" -m pip check >/dev/null 2>&1; then
+        step "warning: pip check reports conflicts:"
+        "$venv/bin/python" -m pip check || true
+    fi
+fi
+echo "$sum" >"$stamp"
+step "done"
