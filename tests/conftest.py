@@ -1,0 +1,154 @@
+"""Shared fixtures for the real-process tests under tests/ (see tests/harness/).
+
+Everything here runs as root: network namespaces, nftables, etcd and dnsmasq are real.
+Fixtures stop every process they started (by PID) and remove every namespace they made,
+also when the test fails; then the last lines of each process's logs are printed.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.certs import Certs
+from harness.dnsmasq import Dnsmasq, start_dnsmasq
+from harness.etcd import EtcdServer, start_etcd
+from harness.netns import Network, sweep_leftovers
+from harness.procs import ProcessGroup
+
+DEFAULT_TEST_TIMEOUT = 300  # seconds; a hung test fails and still runs its finalizers
+
+# python-etcd3 needs the pure-Python protobuf runtime with current protobuf (research gotcha 7).
+os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    if os.geteuid() != 0:
+        raise pytest.UsageError(
+            "tests/ must run as root (network namespaces, nftables, etcd, dnsmasq). "
+            "Run: sudo scripts/install-test-deps.sh && sudo .venv/bin/pytest tests")
+    # A default per-test timeout unless --timeout, PYTEST_TIMEOUT or an ini file set one.
+    if (getattr(config.option, "timeout", None) is None and not os.environ.get("PYTEST_TIMEOUT")
+            and not config.getini("timeout")):
+        config.option.timeout = DEFAULT_TEST_TIMEOUT
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    # Lets fixtures see in teardown whether the test failed (rep_setup / rep_call).
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    return any(getattr(getattr(request.node, f"rep_{w}", None), "failed", False)
+               for w in ("setup", "call"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_leftover_networks():
+    """Remove namespaces and bridges a crashed earlier run left (live runs are untouched)."""
+    removed = sweep_leftovers()
+    if removed:
+        print(f"\nremoved leftovers of a crashed test run: {', '.join(removed)}", file=sys.stderr)
+    yield
+
+
+@pytest.fixture
+def procs(request: pytest.FixtureRequest, tmp_path: Path):
+    """A ProcessGroup logging to <tmp_path>/logs; all its processes are stopped afterwards."""
+    group = ProcessGroup(tmp_path / "logs")
+    try:
+        yield group
+    finally:
+        group.close()
+        if _failed(request) and group.procs:
+            print("\n" + group.describe(), file=sys.stderr)
+
+
+@pytest.fixture
+def netns(procs: ProcessGroup):
+    """Factory: netns(hosts=3, controller=True, ipv6=False, default_route=False) -> Network.
+
+    `hosts` is a count (names node1..nodeN) or a list of names. Each call makes a new bridge
+    and subnet; all are torn down after the test, processes first.
+    """
+    networks: list[Network] = []
+
+    def make(hosts=3, **kwargs) -> Network:
+        net = Network(procs, hosts, **kwargs)
+        net.__enter__()
+        networks.append(net)
+        return net
+
+    try:
+        yield make
+    finally:
+        errors = []
+        for net in reversed(networks):
+            try:
+                net.close()
+            except Exception as exc:  # keep tearing down the others
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture
+def certs(tmp_path: Path) -> Certs:
+    """A test CA with server/client certs (localhost, 127.0.0.1, ::1) and an unrelated CA."""
+    return Certs(tmp_path / "certs")
+
+
+@pytest.fixture
+def etcd_factory(procs: ProcessGroup, tmp_path: Path):
+    """Factory: etcd_factory(host="127.0.0.1", netns=None, certs=None, **kw) -> EtcdServer (healthy)."""
+    count = 0
+
+    def make(host: str = "127.0.0.1", netns: str | None = None, certs: Certs | None = None,
+             **kwargs) -> EtcdServer:
+        nonlocal count
+        count += 1
+        return start_etcd(procs, tmp_path / f"etcd{count}", host, netns, certs,
+                          name=f"etcd{count}", **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def etcd_server(etcd_factory) -> EtcdServer:
+    """A plain-HTTP one-member etcd on 127.0.0.1 (free ports). .client() gives an etcd3gw client."""
+    return etcd_factory()
+
+
+@pytest.fixture
+def etcd_tls_server(etcd_factory, certs: Certs) -> EtcdServer:
+    """etcd on 127.0.0.1 with HTTPS and required client certificates from `certs`.
+
+    .client() is already set up (trust_env=False, see harness/etcd.py); .tls_files() gives
+    the CA/cert/key paths for configs, and EtcdServer.client_env() an environment without
+    the machine's REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE for client processes.
+    """
+    return etcd_factory(certs=certs)
+
+
+@pytest.fixture
+def dnsmasq(procs: ProcessGroup, tmp_path: Path):
+    """Factory: dnsmasq(a={...}, aaaa={...}, srv=[Srv(...)], listen=..., netns=...) -> Dnsmasq.
+
+    Defaults to 127.0.0.1 on a free port; .address and .port for clients, .resolver() for
+    dnspython.
+    """
+    count = 0
+
+    def make(**kwargs) -> Dnsmasq:
+        nonlocal count
+        count += 1
+        return start_dnsmasq(procs, tmp_path / f"dnsmasq{count}", **kwargs)
+
+    return make
