@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TypeVar
 
-from .procs import Proc, ProcessGroup
+from .procs import Proc, ProcessGroup, pid_alive, sweep_orphans
 
 T = TypeVar("T")
 
@@ -88,16 +88,6 @@ def in_netns(netns: str, fn: Callable[..., T], *args, **kwargs) -> T:
     return result["value"]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _used_v4_networks() -> list[ipaddress.IPv4Network]:
     used = []
     routes = json.loads(sh(["ip", "-j", "-4", "route", "show", "table", "all"]).stdout or "[]")
@@ -135,23 +125,30 @@ def _kill_netns_pids(ns: str) -> None:
 
 
 def sweep_leftovers() -> list[str]:
-    """Remove namespaces and links with our prefix whose owning test process is gone.
+    """Remove what crashed test runs left: their processes (see procs.OWNER_ENV), and
+    namespaces, links and /etc/netns entries with our prefix whose owning process is gone.
 
     Returns what was removed. Resources of test runs that are still alive are left alone.
     """
-    removed = []
+    removed = [f"process {pid}" for pid in sweep_orphans()]
     for ns in _netns_names():
         m = _TAG_RE.match(ns)
-        if m and not _pid_alive(int(m.group(1), 36)):
+        if m and not pid_alive(int(m.group(1), 36)):
             _kill_netns_pids(ns)
             sh(["ip", "netns", "del", ns], check=False)
             shutil.rmtree(f"/etc/netns/{ns}", ignore_errors=True)
             removed.append(f"netns {ns}")
     for name in _link_names():
         m = _TAG_RE.match(name)
-        if m and not _pid_alive(int(m.group(1), 36)):
+        if m and not pid_alive(int(m.group(1), 36)):
             sh(["ip", "link", "del", name], check=False)
             removed.append(f"link {name}")
+    if os.path.isdir("/etc/netns"):
+        for name in os.listdir("/etc/netns"):
+            m = _TAG_RE.match(name)
+            if m and not pid_alive(int(m.group(1), 36)):
+                shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)
+                removed.append(f"/etc/netns/{name}")
     return removed
 
 
@@ -278,10 +275,13 @@ class Network:
     def _create(self) -> None:
         # The lock spans "choose a free subnet" .. "it is on our bridge", so two runs that
         # start together cannot pick the same one.
+        os.makedirs(os.path.dirname(_LOCK_PATH), exist_ok=True)
         with open(_LOCK_PATH, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self.subnet = self._pick_subnet()
-            sh(["ip", "link", "add", self.bridge, "type", "bridge"])
+            # No IGMP snooping: the bridge floods multicast like a plain hub, so delivery does
+            # not depend on when a join was learned (research gotcha 3).
+            sh(["ip", "link", "add", self.bridge, "type", "bridge", "mcast_snooping", "0"])
             self._bridge_made = True
             self.gateway = str(self.subnet.network_address + 1)
             sh(["ip", "addr", "add", f"{self.gateway}/24", "dev", self.bridge])
@@ -340,9 +340,7 @@ class Network:
     def close(self) -> None:
         errors = []
         mine = set(self._namespaces)
-        for p in self.procs.procs:
-            if p.netns in mine:
-                p.stop()
+        ProcessGroup.stop_many([p for p in self.procs.procs if p.netns in mine])
         for ns in self._namespaces:
             _kill_netns_pids(ns)
         # Namespace deletion frees its devices asynchronously; deleting our veth ends first

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 DEFAULT_STOP_TIMEOUT = 5.0
+# Every started process carries its owner's PID in this variable, so the sweeper can find
+# (and only find) processes whose test run crashed before stopping them.
+OWNER_ENV = "EKKA_TEST_OWNER"
 
 
 class Proc:
@@ -156,6 +159,7 @@ class ProcessGroup:
         full_env = dict(os.environ if env is None else env)
         if extra_env:
             full_env.update(extra_env)
+        full_env[OWNER_ENV] = str(os.getpid())
         cmd = (["ip", "netns", "exec", netns] if netns else []) + argv
         out_path = self.log_dir / f"{name}.out"
         err_path = self.log_dir / f"{name}.err"
@@ -171,15 +175,24 @@ class ProcessGroup:
 
     def close(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
         """Stop all processes: TERM to all at once, KILL whatever is left at the deadline."""
-        running = [p for p in self.procs if p.alive()]
+        self.stop_many(self.procs, timeout)
+
+    @staticmethod
+    def stop_many(procs: Sequence[Proc], timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
+        """Like Proc.stop for several processes, in parallel (one shared deadline)."""
+        procs = list(procs)
+        running = [p for p in procs if p.alive()]
         for p in running:
             p.signal(signal.SIGCONT)
             p.signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for p in running:
             p._wait_exit(max(0.0, deadline - time.monotonic()))
-        for p in self.procs:
+        for p in procs:
             p.stop(0)  # KILLs stragglers and their groups, reaps
+
+    def __iter__(self):
+        return iter(self.procs)
 
     def describe(self, tail_lines: int = 30) -> str:
         """Last lines of every process's logs, for failure reports."""
@@ -195,3 +208,38 @@ class ProcessGroup:
                     parts.append(f"  [{label}] {path}")
                     parts.extend("    " + line for line in lines)
         return "\n".join(parts)
+
+
+def sweep_orphans() -> list[int]:
+    """SIGKILL processes a crashed test run left behind (their OWNER_ENV PID is gone)."""
+    killed = []
+    marker = f"{OWNER_ENV}=".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read()
+        except OSError:
+            continue
+        for var in env.split(b"\0"):
+            if var.startswith(marker):
+                owner = int(var[len(marker):] or 0)
+                if owner and not pid_alive(owner):
+                    try:
+                        os.kill(int(entry), signal.SIGKILL)
+                        killed.append(int(entry))
+                    except ProcessLookupError:
+                        pass
+                break
+    return killed
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

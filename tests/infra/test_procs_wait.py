@@ -1,10 +1,12 @@
 """ProcessGroup and wait_until: start, signal, stop by PID, logs, and clear timeouts."""
+import os
 import signal
+import subprocess
 import sys
 
 import pytest
 
-from harness.procs import ProcessGroup
+from harness.procs import OWNER_ENV, ProcessGroup, sweep_orphans
 from harness.wait import wait_until
 
 
@@ -62,3 +64,21 @@ def test_wait_until_reports_last_value_and_exception():
         raise ConnectionRefusedError("nope")
     with pytest.raises(AssertionError, match=r"server up .*ConnectionRefusedError: nope"):
         wait_until(boom, 0.1, 0.01, "server up")
+
+
+def test_sweep_orphans_kills_only_processes_of_dead_owners(procs):
+    dead_owner = procs.start(["true"])
+    dead_owner.wait(10)
+    mine = procs.start(["sleep", "60"])
+    # Stands in for a process a crashed run left behind.
+    orphan = subprocess.Popen(["sleep", "60"], env=dict(os.environ, **{OWNER_ENV: str(dead_owner.pid)}))
+    try:
+        wait_until(lambda: OWNER_ENV.encode() in open(f"/proc/{orphan.pid}/environ", "rb").read(),
+                   5, message="orphan exec'd")
+        killed = sweep_orphans()
+        assert orphan.wait(5) == -signal.SIGKILL
+        assert orphan.pid in killed
+        assert mine.alive()
+    finally:
+        orphan.kill()
+        orphan.wait()
