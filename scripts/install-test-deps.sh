@@ -58,8 +58,22 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
     exit 0
 fi
 
+# pip's own output is shown only when it fails; the machine's pip.conf lists find-links that
+# may not exist, and those warnings are harmless.
+pip_quiet() {
+    local log rc=0
+    log="$(mktemp)"
+    "$venv/bin/python" -m pip "$@" >"$log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        grep -v "^WARNING: Location 'file://" "$log" >&2 || true
+        echo "install-test-deps: pip $1 failed (rc=$rc)" >&2
+    fi
+    rm -f "$log"
+    return "$rc"
+}
+
 step "upgrade pip"
-"$venv/bin/python" -m pip install -q --upgrade pip
+pip_quiet install -q --upgrade pip
 
 args=()
 if [ -f "$repo/agent/pyproject.toml" ]; then args+=(-e "$repo/agent[test]"); fi
@@ -67,13 +81,7 @@ if [ -f "$repo/tests/requirements.txt" ]; then args+=(-r "$repo/tests/requiremen
 if [ -f "$repo/tests/ansible/requirements.txt" ]; then args+=(-r "$repo/tests/ansible/requirements.txt"); fi
 if [ ${#args[@]} -gt 0 ]; then
     step "pip install ${args[*]}"
-    # pip.conf on these machines lists find-links that may not exist; those warnings are harmless.
-    log="$(mktemp)"
-    rc=0
-    "$venv/bin/python" -m pip install -q "${args[@]}" >"$log" 2>&1 || rc=$?
-    grep -v "^WARNING: Location 'file://" "$log" || true
-    rm -f "$log"
-    if [ "$rc" -ne 0 ]; then echo "install-test-deps: pip install failed (rc=$rc)" >&2; exit "$rc"; fi
+    pip_quiet install -q "${args[@]}"
     if ! "$venv/bin/python" -m pip check >/dev/null 2>&1; then
         step "warning: pip check reports conflicts:"
         "$venv/bin/python" -m pip check || true
