@@ -46,17 +46,19 @@ options:
         node's cluster for V(joined), gone from it for V(absent)).
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Reads the status and reports what it would change.
+    details: Reads the status and reports what it would change.
   diff_mode:
     support: full
-    description: The cluster members before and after.
+    details: The cluster members before and after.
   platform:
     platforms: posix
 author:
-  - ekka.cluster contributors
+  - ekka.cluster maintainers (@ekka-cluster)
 seealso:
   - module: ekka.cluster.cluster_info
 """

@@ -40,7 +40,7 @@ attributes:
   platform:
     platforms: posix
 author:
-  - ekka.cluster contributors
+  - ekka.cluster maintainers (@ekka-cluster)
 seealso:
   - module: ekka.cluster.cluster
 """

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Build (once) the Debian root file system the systemd-nspawn test hosts boot from.
 # Cached under /var/cache/ekka-test; the directory name carries a digest of this
 # script, so changing the package list builds a fresh root. Safe to run concurrently.
