@@ -164,6 +164,7 @@ class Host:
         self.veth = veth  # root-ns end of the veth pair (the "switch port")
         self._block_in: set[str] = set()   # source hosts whose packets this host drops
         self._isolated = False
+        self._loss = 0                     # percent of incoming packets dropped at random
 
     def __repr__(self) -> str:
         return f"<Host {self.name} {self.ip} netns={self.ns}>"
@@ -213,6 +214,10 @@ class Host:
         if self._isolated:
             rules_in.append('iifname "eth0" drop')
             rules_out.append('oifname "eth0" drop')
+        if self._loss:
+            # No netem in this kernel (research 1f); nft's random numbers give packet loss.
+            rules_in.append('iifname "eth0" drop' if self._loss >= 100 else
+                            f'iifname "eth0" numgen random mod 100 < {self._loss} drop')
         v4 = sorted(h.ip for h in self._block_in)
         v6 = sorted(h.ip6 for h in self._block_in if h.ip6)
         if v4:
@@ -419,14 +424,23 @@ class Network:
         h._isolated = True
         h._apply_rules()
 
+    def loss(self, host: Host | str, percent: int) -> None:
+        """Drop `percent` % of the packets arriving at `host` from the bridge, at random."""
+        if not isinstance(percent, int) or not 0 <= percent <= 100:
+            raise ValueError(f"percent: {percent!r}: an integer 0-100 is required")
+        h = self._resolve(host)[0]
+        h._loss = percent
+        h._apply_rules()
+
     def heal(self, hosts: Host | str | Iterable[Host | str] | None = None) -> None:
-        """Remove all partitions, blocks and isolation (of the given hosts, default all)."""
+        """Remove all partitions, blocks, isolation and loss (of the given hosts, default all)."""
         everyone = self.hosts + ([self.controller] if self.controller else [])
         targets = everyone if hosts is None else self._resolve(hosts)
         for h in everyone:
             if h in targets:
                 h._block_in.clear()
                 h._isolated = False
+                h._loss = 0
                 h._apply_rules()
             elif h._block_in & set(targets):
                 h._block_in -= set(targets)

@@ -174,3 +174,27 @@ def test_sweeper_removes_only_dead_owners(procs):
             netns_mod.sh(["ip", "netns", "del", ns], check=False)
         for link in made_links:
             netns_mod.sh(["ip", "link", "del", link], check=False)
+
+
+def test_random_loss(netns):
+    net = netns(2, controller=False)
+    n1, n2 = net
+    net.loss(n2, 30)
+    assert "numgen random mod 100 < 30 drop" in n2.nft_ruleset()
+    net.loss(n2, 100)
+    sender = n1.call(socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
+    receiver = n2.call(socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        n2.call(receiver.bind, (n2.ip, 5001))
+        receiver.settimeout(0.3)
+        sender.sendto(b"lost", (n2.ip, 5001))
+        with pytest.raises(socket.timeout):
+            receiver.recvfrom(100)
+        net.heal()
+        sender.sendto(b"kept", (n2.ip, 5001))
+        assert receiver.recvfrom(100)[0] == b"kept"
+        with pytest.raises(ValueError, match="percent: 101"):
+            net.loss(n2, 101)
+    finally:
+        sender.close()
+        receiver.close()
