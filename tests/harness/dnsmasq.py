@@ -8,7 +8,6 @@ set_hosts() changes A/AAAA records live through a --hostsdir file plus SIGHUP.
 from __future__ import annotations
 
 import ipaddress
-import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path

@@ -225,11 +225,12 @@ class Host:
         if v6:
             rules_in.append(f"ip6 saddr {{ {', '.join(v6)} }} drop")
         if rules_in or rules_out:
-            script += (f"table inet {_NFT_TABLE} {{\n"
-                       f"  chain input {{ type filter hook input priority -10; policy accept;\n"
-                       + "".join(f"    {r}\n" for r in rules_in) + "  }\n"
-                       f"  chain output {{ type filter hook output priority -10; policy accept;\n"
-                       + "".join(f"    {r}\n" for r in rules_out) + "  }\n}\n")
+            def chain(hook: str, rules: list[str]) -> str:
+                body = "".join(f"    {r}\n" for r in rules)
+                return (f"  chain {hook} {{ type filter hook {hook} priority -10; policy accept;\n"
+                        f"{body}  }}\n")
+            script += (f"table inet {_NFT_TABLE} {{\n" + chain("input", rules_in)
+                       + chain("output", rules_out) + "}\n")
         self.run(["nft", "-f", "-"], input=script)
 
     def nft_ruleset(self) -> str:
@@ -246,8 +247,10 @@ class Network:
     def __init__(self, procs: ProcessGroup, hosts: int | Sequence[str] = 3,
                  controller: bool = True, ipv6: bool = False, default_route: bool = False):
         names = [f"node{i}" for i in range(1, hosts + 1)] if isinstance(hosts, int) else list(hosts)
-        if not 1 <= len(names) <= 200 or len(set(names)) != len(names) or "controller" in names:
-            raise ValueError(f"hosts: {names!r}: 1-200 distinct names, 'controller' is reserved")
+        if (not 1 <= len(names) <= 200 or len(set(names)) != len(names) or "controller" in names
+                or not all(re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", n) for n in names)):
+            raise ValueError(f"hosts: {names!r}: 1-200 distinct names of letters, digits, '_.-' "
+                             "('controller' is reserved)")
         self.procs = procs
         self._names = names
         self._want_controller = controller

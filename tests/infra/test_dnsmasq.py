@@ -1,6 +1,5 @@
 """dnsmasq: A, AAAA and SRV records via dnspython, live changes, and a server for netns hosts."""
 from harness.dnsmasq import Srv
-from harness.wait import wait_until
 
 
 def test_a_aaaa_srv(dnsmasq):

@@ -1,7 +1,10 @@
 """Debian's etcd: plain and mutual TLS from etcd3gw, rejected clients, a cluster in namespaces."""
+import subprocess
+
 import pytest
 import requests
 from etcd3gw.client import Etcd3Client
+from etcd3gw.exceptions import ConnectionFailedError
 
 
 def test_plain_put_get(etcd_server):
@@ -25,17 +28,16 @@ def test_mtls_put_get_and_rejections(etcd_tls_server, certs):
 
     host, port = etcd_tls_server.host, etcd_tls_server.client_port
     no_cert = Etcd3Client(host=host, port=port, protocol="https", timeout=5, session=session())
-    with pytest.raises(Exception):
+    with pytest.raises(ConnectionFailedError):
         no_cert.get("/infra/tls")
     foreign = certs.other_client
     wrong_ca = Etcd3Client(host=host, port=port, protocol="https", timeout=5,
                            session=session((str(foreign.cert), str(foreign.key))))
-    with pytest.raises(Exception):
+    with pytest.raises(ConnectionFailedError):
         wrong_ca.get("/infra/tls")
 
 
-def test_etcdctl_argv(etcd_tls_server, procs):
-    import subprocess
+def test_etcdctl_argv(etcd_tls_server):
     r = subprocess.run(etcd_tls_server.etcdctl("put", "/infra/ctl", "x"), capture_output=True,
                        text=True, env=dict(etcd_tls_server.client_env(), ETCDCTL_API="3"))
     assert r.returncode == 0, r.stderr

@@ -1,6 +1,5 @@
 """Namespaces on a bridge: TCP, multicast, partitions (both ways, one way, isolation), cleanup."""
 import socket
-import struct
 import sys
 
 import pytest
@@ -198,3 +197,10 @@ def test_random_loss(netns):
     finally:
         sender.close()
         receiver.close()
+
+
+def test_bad_host_names_are_clear_errors(procs):
+    with pytest.raises(ValueError, match=r"hosts: \['a/b'\]"):
+        Network(procs, ["a/b"])
+    with pytest.raises(ValueError, match="'controller' is reserved"):
+        Network(procs, ["controller"])
