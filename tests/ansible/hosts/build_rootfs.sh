@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (once) the Debian root file system the systemd-nspawn test hosts boot from.
-# Cached under /var/cache/ekka-test; the directory name carries a digest of this
-# script, so changing the package list builds a fresh root. Safe to run concurrently.
+# Cached under /var/cache/ekka-test; the directory name carries a digest of the suite,
+# the packages and LAYOUT (bump it when the setup below changes). Safe to run concurrently.
 set -euo pipefail
 CACHE=${EKKA_TEST_CACHE:-/var/cache/ekka-test}
 SUITE=bookworm
@@ -9,12 +9,15 @@ MIRROR=${EKKA_TEST_MIRROR:-http://deb.debian.org/debian}
 # python3 for Ansible, nftables for the firewall role; no python3-venv and no network
 # on the hosts, so the agent role has to bring everything it needs.
 PKGS=systemd,systemd-sysv,dbus,iproute2,python3,openssh-server,nftables
-digest=$(sha256sum "$0" | cut -c1-12)
+LAYOUT=1
+digest=$(echo "$SUITE $PKGS $LAYOUT" | sha256sum | cut -c1-12)
 ROOT="$CACHE/rootfs-$SUITE-$digest"
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.rootfs.lock"
 flock 9
 if [ -e "$ROOT/.complete" ]; then echo "$ROOT"; exit 0; fi
+# Older layouts are of no further use.
+for old in "$CACHE"/rootfs-*; do [ "$old" = "$ROOT" ] || rm -rf "$old"; done
 tmp="$ROOT.tmp.$$"
 rm -rf "$tmp"
 trap 'rm -rf "$tmp"' EXIT

@@ -1,0 +1,94 @@
+"""Real Debian test hosts: systemd-nspawn containers, one per network namespace.
+
+All hosts boot from one debootstrapped root (built once, cached under /var/cache/ekka-test)
+with --volatile=overlay, so each has its own throw-away writes. Each container joins the
+namespace of a harness Host, so its sshd, agent and nftables live on the test bridge only.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+from harness.netns import Host, Network
+from harness.procs import Proc, ProcessGroup
+from harness.wait import wait_until
+
+HERE = Path(__file__).resolve().parent
+
+
+def build_rootfs() -> Path:
+    r = subprocess.run(["bash", str(HERE / "build_rootfs.sh")], capture_output=True, text=True,
+                       timeout=1200, check=False)
+    if r.returncode != 0:
+        raise RuntimeError(f"building the test hosts' root file system failed:\n{r.stderr[-4000:]}")
+    return Path(r.stdout.strip().splitlines()[-1])
+
+
+def make_ssh_key(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    key = directory / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return key
+
+
+class Machine:
+    def __init__(self, host: Host, proc: Proc):
+        self.host = host
+        self.proc = proc
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    @property
+    def ip(self) -> str:
+        return self.host.ip
+
+
+def boot(procs: ProcessGroup, net: Network, rootfs: Path, key: Path) -> list[Machine]:
+    """Boot one container in each host of `net` and wait until each accepts SSH."""
+    machines = []
+    for host in net.hosts:
+        # A private tmpfs on /run/systemd/nspawn per container (see test-environment.md).
+        script = (
+            "mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && "
+            f"exec systemd-nspawn -D {rootfs} --volatile=overlay -b -M {host.ns} "
+            f"--hostname={host.name} --register=no --keep-unit "
+            f"--network-namespace-path=/run/netns/{host.ns} --console=read-only "
+            f"--bind-ro={key}.pub:/root/.ssh/authorized_keys")
+        proc = procs.start(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                           name=f"nspawn-{host.name}")
+        machines.append(Machine(host, proc))
+    for m in machines:
+        wait_until(lambda m=m: _ssh_banner(m), timeout=90, interval=0.2,
+                   message=f"sshd of test host {m.name} ({m.ip}) to answer")
+    return machines
+
+
+def _ssh_banner(m: Machine) -> bool:
+    if not m.proc.alive():
+        raise AssertionError(f"container {m.name} exited: {m.proc.output()[-2000:]}")
+
+    def probe():
+        with socket.create_connection((m.ip, 22), timeout=1) as s:
+            s.settimeout(2)
+            return s.recv(64).startswith(b"SSH-")
+
+    return m.host.net.controller.call(probe)
+
+
+def shutdown(machines: list[Machine]) -> None:
+    """Power off every container (SIGTERM to nspawn halts the container cleanly)."""
+    for m in machines:
+        m.proc.signal(15, group=False)
+    for m in machines:
+        m.proc.stop(timeout=15)
+
+
+def ssh(machine: Machine, key: Path, command: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run a command on a test host, from the controller namespace."""
+    argv = ["ip", "netns", "exec", machine.host.net.controller.ns, "ssh", "-i", str(key),
+            "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", f"root@{machine.ip}", command]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
