@@ -1,0 +1,197 @@
+"""Value checkers for the schema. Each takes the raw value and returns the clean one,
+or raises ValueError with 'what is allowed' as the message."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+
+from ..naming import NodeNameError, parse_node
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_BYTES = re.compile(r"^\s*(\d+)\s*(b|kb|mb|gb)?\s*$", re.I)
+_UNIT_B = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+_SIMPLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Cookies published in docs, sample configs and popular roles: a cluster using one is open to anyone.
+SAMPLE_COOKIES = frozenset({
+    "emqxsecretcookie", "emqx_dist_cookie", "ekkasecretcookie", "ekka", "emqx", "secret", "cookie",
+    "changeme", "change_me", "change-me", "somesupersecret", "secretcookie", "default", "erlang",
+    "rabbitmq", "mycookie", "password", "test",
+})
+
+
+def duration_ms(v) -> int:
+    """'500ms', '3s', '1m', '24h', '1d', or a bare number of milliseconds."""
+    if isinstance(v, bool):
+        raise ValueError("a duration such as 500ms, 3s, 5m or 24h")
+    if isinstance(v, (int, float)):
+        if v < 0:
+            raise ValueError("a duration that is not negative")
+        return int(v)
+    m = _DURATION.match(str(v))
+    if not m:
+        raise ValueError("a duration such as 500ms, 3s, 5m or 24h")
+    return int(float(m.group(1)) * _UNIT_MS[m.group(2) or "ms"])
+
+
+def byte_size(v) -> int:
+    if isinstance(v, bool):
+        raise ValueError("a size such as 1MB or 65536")
+    if isinstance(v, int):
+        n = v
+    else:
+        m = _BYTES.match(str(v))
+        if not m:
+            raise ValueError("a size such as 1MB, 64KB or 65536")
+        n = int(m.group(1)) * _UNIT_B[(m.group(2) or "b").lower()]
+    if not 4096 <= n <= 1024**3:
+        raise ValueError("a size from 4KB to 1GB")
+    return n
+
+
+def boolean(v) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in ("true", "on", "yes", "1"):
+        return True
+    if s in ("false", "off", "no", "0"):
+        return False
+    raise ValueError("true or false (on/off are read too)")
+
+
+def integer(lo: int, hi: int):
+    def check(v) -> int:
+        if isinstance(v, bool):
+            raise ValueError("an integer from %d to %d" % (lo, hi))
+        try:
+            n = int(str(v).strip())
+        except ValueError:
+            raise ValueError("an integer from %d to %d" % (lo, hi)) from None
+        if not lo <= n <= hi:
+            raise ValueError("an integer from %d to %d" % (lo, hi))
+        return n
+    return check
+
+
+port = integer(1, 65535)
+
+
+def enum(*choices: str):
+    def check(v) -> str:
+        s = str(v).strip().lower() if v is not None else ""
+        if s not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return s
+    return check
+
+
+def string(v) -> str:
+    if isinstance(v, (dict, list)) or v is None:
+        raise ValueError("a string")
+    return str(v)
+
+
+def simple_name(v) -> str:
+    s = string(v)
+    if not _SIMPLE_NAME.match(s):
+        raise ValueError("1-64 letters, digits, '.', '_' or '-'")
+    return s
+
+
+def node_name(v) -> str:
+    try:
+        return str(parse_node(string(v)))
+    except NodeNameError as e:
+        raise ValueError(str(e)) from None
+
+
+def node_list(v) -> list:
+    """A list of node names; a comma-separated string (EMQX 4 form) is read too."""
+    if isinstance(v, str):
+        v = [s.strip() for s in v.split(",") if s.strip()]
+    if not isinstance(v, list):
+        raise ValueError("a list of node names such as [\"ekka@s1.example.com\"]")
+    return [node_name(x) for x in v]
+
+
+def port_list(v) -> list:
+    if isinstance(v, str):
+        v = [s for s in re.split(r"[,\s]+", v) if s]
+    if not isinstance(v, list) or not v:
+        raise ValueError("a non-empty list of ports such as [4369, 4370]")
+    return [port(x) for x in v]
+
+
+def ip_address(v) -> str:
+    try:
+        return str(ipaddress.ip_address(string(v)))
+    except ValueError:
+        raise ValueError("an IP address") from None
+
+
+def multicast_v4(v) -> str:
+    s = ip_address(v)
+    if not ipaddress.ip_address(s).is_multicast or ":" in s:
+        raise ValueError("an IPv4 multicast address (224.0.0.0/4), such as 239.192.0.1")
+    return s
+
+
+def path(v) -> str:
+    s = string(v)
+    if "\0" in s:
+        raise ValueError("a file system path")
+    return s
+
+
+def string_list(v) -> list:
+    if isinstance(v, str):
+        v = [s.strip() for s in v.split(",") if s.strip()]
+    if not isinstance(v, list):
+        raise ValueError("a list of strings")
+    return [string(x) for x in v]
+
+
+def cookie(v) -> str:
+    """1-255 bytes, no quotes, backslash or space; 'file://PATH' reads it from a file."""
+    s = string(v)
+    if s.startswith("file://"):
+        p = s[len("file://"):]
+        try:
+            with open(p, encoding="utf-8") as f:
+                s = f.read().strip()
+        except OSError as e:
+            raise ValueError("a readable cookie file (%s: %s)" % (p, e.strerror)) from None
+    n = len(s.encode())
+    if not 1 <= n <= 255:
+        raise ValueError("1 to 255 bytes (it is %d)" % n)
+    if any(c in s for c in "\\'\" \t\n"):
+        raise ValueError("no quotes, backslashes or whitespace")
+    if s.lower() in SAMPLE_COOKIES:
+        raise ValueError("a secret of your own: this is a well-known sample cookie, so anyone could join")
+    return s
+
+
+def hooks(v) -> list:
+    """[{event = "node_down", command = ["/usr/bin/x", "arg"], timeout = 10s}, ...]"""
+    if not isinstance(v, list):
+        raise ValueError("a list of {event, command, timeout}")
+    out = []
+    for h in v:
+        if not isinstance(h, dict) or "command" not in h:
+            raise ValueError("a list of {event, command, timeout} objects, each with a command")
+        cmd = h["command"]
+        cmd = [cmd] if isinstance(cmd, str) else cmd
+        if not isinstance(cmd, list) or not cmd or not all(isinstance(c, str) for c in cmd):
+            raise ValueError("command as a string or a list of strings")
+        out.append({"event": str(h.get("event", "*")), "command": cmd,
+                    "timeout_ms": duration_ms(h.get("timeout", "30s"))})
+    return out
+
+
+def existing_file(v) -> str:
+    s = path(v)
+    if s and not os.path.isfile(s):
+        raise ValueError("an existing file")
+    return s

@@ -1,0 +1,99 @@
+"""What the I/O layer tells the core (events) and what the core asks of it (actions).
+
+Connections here are the cluster-port connections between nodes, already authenticated by
+the handshake. The RPC port is invisible to the core: a Send on channel "rpc" is carried
+there by the I/O layer, and what arrives on it comes back as Received.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+# ---- events (I/O -> core) ----
+@dataclass(frozen=True)
+class Start:
+    """The node begins (fresh or from its saved state)."""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A deadline the core asked for (next_deadline) has passed."""
+
+
+@dataclass(frozen=True)
+class ConnectionUp:
+    peer: str
+    outbound: bool
+
+
+@dataclass(frozen=True)
+class ConnectionDown:
+    peer: str
+    reason: str = "closed"
+
+
+@dataclass(frozen=True)
+class ConnectFailed:
+    peer: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Received:
+    peer: str
+    msg: dict
+
+
+@dataclass(frozen=True)
+class Command:
+    """A control-socket request; answered by a Reply with the same req_id."""
+    req_id: Any
+    cmd: str
+    args: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Clean shutdown (SIGTERM): say goodbye to peers, keep membership."""
+
+
+# ---- actions (core -> I/O) ----
+@dataclass(frozen=True)
+class Connect:
+    peer: str
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    peer: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Send:
+    peer: str
+    msg: dict
+    channel: str = "cluster"   # "cluster" (small, latency-bound) or "rpc" (bulk)
+
+
+@dataclass(frozen=True)
+class Reply:
+    req_id: Any
+    ok: bool
+    result: Any = None
+    error: str | None = None
+    message: str | None = None
+    extra: dict | None = None
+
+
+@dataclass(frozen=True)
+class Log:
+    level: str      # debug | info | warning | error
+    text: str
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A membership or partition event for `ekka-ctl cluster events` and hooks."""
+    event: dict

@@ -1,0 +1,128 @@
+"""The replicated key-value table (the analogue of Ekka's Mnesia tables).
+
+Last writer wins by a hybrid logical clock (wall ms, counter, node), so every member ends with
+the same value whatever order the writes arrive in. A delete is a tombstone for the same reason.
+A write is answered once every running member has acknowledged it (or went down meanwhile).
+"""
+from __future__ import annotations
+
+MAX_KEY = 1024
+MAX_VALUE = 1024 * 1024
+
+
+class KV:
+    def __init__(self, node):
+        self.node = node
+        self.entries: dict[str, dict] = {}   # key -> {"v": value|None, "ver": [ms, n, node], "del": bool}
+        self.clock = [0, 0]
+        self.pending: dict[int, dict] = {}   # write id -> {"req_id", "waiting": set, "deadline"}
+        self.next_id = 1
+
+    # ---- state ----
+    def snapshot(self) -> dict:
+        return {"entries": self.entries, "clock": self.clock}
+
+    def restore(self, state: dict) -> None:
+        self.entries = state.get("entries", {})
+        self.clock = state.get("clock", [0, 0])
+
+    def clear(self) -> None:
+        self.entries = {}
+        self.node.dirty = True
+
+    def tick_clock(self, now: float) -> list:
+        ms = int(self.node.wall_us(now) // 1000)
+        if ms > self.clock[0]:
+            self.clock = [ms, 0]
+        else:
+            self.clock = [self.clock[0], self.clock[1] + 1]
+        return [self.clock[0], self.clock[1], self.node.name]
+
+    def observe(self, ver: list) -> None:
+        if [ver[0], ver[1]] > self.clock:
+            self.clock = [ver[0], ver[1]]
+
+    def apply(self, key: str, e: dict) -> bool:
+        cur = self.entries.get(key)
+        if cur is not None and tuple(cur["ver"]) >= tuple(e["ver"]):
+            return False
+        self.entries[key] = e
+        self.observe(e["ver"])
+        self.node.dirty = True
+        return True
+
+    def live(self) -> dict:
+        return {k: e["v"] for k, e in sorted(self.entries.items()) if not e["del"]}
+
+    # ---- commands ----
+    def cmd_put(self, req_id, key, value, now: float, delete: bool = False) -> None:
+        if not isinstance(key, str) or not 1 <= len(key.encode()) <= MAX_KEY:
+            return self.node.reply_error(req_id, "bad_key", message="key must be 1-%d bytes" % MAX_KEY)
+        if not delete and (not isinstance(value, str) or len(value.encode()) > MAX_VALUE):
+            return self.node.reply_error(req_id, "bad_value", message="value must be a string of at most 1 MiB")
+        if delete and key not in self.live():
+            return self.node.reply_error(req_id, "not_found", message="no key %r" % key)
+        e = {"v": None if delete else value, "ver": self.tick_clock(now), "del": delete}
+        self.apply(key, e)
+        wid = self.next_id
+        self.next_id += 1
+        m = self.node.membership
+        waiting = {p for p in m.others() if p in m.up}
+        for p in waiting:
+            self.node.send(p, {"t": "kv", "wid": wid, "entries": {key: e}}, "rpc")
+        self.pending[wid] = {"req_id": req_id, "waiting": waiting, "acked": [],
+                             "deadline": now + self.node.settings.write_timeout}
+        self._maybe_done(wid)
+
+    def _maybe_done(self, wid: int) -> None:
+        w = self.pending[wid]
+        if not w["waiting"]:
+            del self.pending[wid]
+            self.node.reply(w["req_id"], {"acked": sorted(w["acked"])})
+
+    def cmd_get(self, req_id, key) -> None:
+        e = self.entries.get(key)
+        if e is None or e["del"]:
+            return self.node.reply_error(req_id, "not_found", message="no key %r" % key)
+        self.node.reply(req_id, {"key": key, "value": e["v"]})
+
+    # ---- events ----
+    def on_message(self, p: str, msg: dict, now: float) -> bool:
+        t = msg.get("t")
+        if t == "kv":
+            if not self.node.membership.is_member(p):
+                return True
+            for k, e in msg["entries"].items():
+                self.apply(k, e)
+            if "wid" in msg:
+                self.node.send(p, {"t": "kv_ack", "wid": msg["wid"]}, "rpc")
+        elif t == "kv_ack":
+            w = self.pending.get(msg["wid"])
+            if w and p in w["waiting"]:
+                w["waiting"].discard(p)
+                w["acked"].append(p)
+                self._maybe_done(msg["wid"])
+        else:
+            return False
+        return True
+
+    def on_peer_up(self, p: str) -> None:
+        """Catch a returning member up: it takes whatever is newer, by version."""
+        if self.entries:
+            self.node.send(p, {"t": "kv", "entries": self.entries}, "rpc")
+
+    def on_peer_down(self, p: str) -> None:
+        for wid in list(self.pending):
+            w = self.pending[wid]
+            if p in w["waiting"]:
+                w["waiting"].discard(p)
+                self._maybe_done(wid)
+
+    def next_deadline(self):
+        return min((w["deadline"] for w in self.pending.values()), default=None)
+
+    def on_tick(self, now: float) -> None:
+        for wid in list(self.pending):
+            if now >= self.pending[wid]["deadline"]:
+                self.pending[wid]["waiting"].clear()
+                self._maybe_done(wid)

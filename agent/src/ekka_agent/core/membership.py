@@ -1,0 +1,371 @@
+"""Membership: who is in the cluster, who is up, and manual join / leave / force-leave.
+
+Full mesh. A peer is up while a cluster-port connection to it is open and it has been heard
+from within failure_timeout; a reset connection marks it down at once. Down members are
+redialled with capped backoff for as long as they stay members, so a node that comes back
+after any absence is found again.
+"""
+from __future__ import annotations
+
+import uuid
+
+from .events import Connect, Disconnect
+from .records import digest, new_record, newer, tombstone
+
+
+class Membership:
+    def __init__(self, node):
+        self.node = node                  # the NodeCore: name, settings, rng, out helpers
+        self.me = node.name
+        self.cluster_id = ""
+        self.records: dict[str, dict] = {}
+        self.conns: dict[str, int] = {}   # open cluster-port connections per peer
+        self.heard: dict[str, float] = {}
+        self.up: set[str] = set()
+        self.down_since: dict[str, float] = {}
+        self.dialing: set[str] = set()
+        self.redial_at: dict[str, float] = {}
+        self.backoff: dict[str, float] = {}
+        self.next_hb = 0.0
+        self.last_tick = None
+        self.last_sync: dict[str, float] = {}
+        self.pending_join = None          # {"target", "req_id", "deadline", "sent"}
+        self.former: list[str] = []       # clusters this node has left, newest last
+
+    # ---------- state ----------
+    def form_alone(self, now: float) -> None:
+        """Become a cluster of one with a fresh identity."""
+        self.remember_former()
+        self.cluster_id = uuid.UUID(int=self.node.rng.getrandbits(128)).hex
+        self.records = {self.me: new_record(self.me, self.new_guid(now))}
+        self.node.dirty = True
+
+    def remember_former(self) -> None:
+        if self.cluster_id and self.cluster_id not in self.former:
+            self.former = (self.former + [self.cluster_id])[-16:]
+
+    def new_guid(self, now: float):
+        """Orders members by age: the time this node entered its cluster, then its name."""
+        return [int(self.node.wall_us(now)), self.me]
+
+    def restore(self, state: dict) -> None:
+        self.cluster_id = state["cluster_id"]
+        self.records = {r["node"]: r for r in state["records"]}
+        self.former = state.get("former", [])
+
+    def snapshot(self) -> dict:
+        return {"cluster_id": self.cluster_id, "former": self.former,
+                "records": sorted(self.records.values(), key=lambda r: r["node"])}
+
+    def members(self) -> list:
+        return sorted(n for n, r in self.records.items() if not r["removed"])
+
+    def others(self) -> list:
+        return [n for n in self.members() if n != self.me]
+
+    def is_member(self, n: str) -> bool:
+        r = self.records.get(n)
+        return r is not None and not r["removed"]
+
+    def running(self) -> list:
+        return sorted([self.me] + [n for n in self.others() if n in self.up])
+
+    def stopped(self) -> list:
+        return sorted(n for n in self.others() if n not in self.up)
+
+    def status_of(self, n: str) -> str:
+        if n != self.me and n not in self.up:
+            return "down"
+        return self.records[n]["status"]
+
+    def leader(self) -> str:
+        """The oldest running member (smallest guid)."""
+        return min(self.running(), key=lambda n: tuple(self.records[n]["guid"]))
+
+    # ---------- time ----------
+    def next_deadline(self):
+        ds = [self.next_hb]
+        ds += list(self.redial_at.values())
+        if self.pending_join:
+            ds.append(self.pending_join["deadline"])
+        for p in self.up:
+            ds.append(self.heard.get(p, 0) + self.node.settings.failure_timeout)
+        return min(ds)
+
+    def on_tick(self, now: float) -> None:
+        s = self.node.settings
+        if self.last_tick is not None and now - self.last_tick > s.failure_timeout:
+            # We were paused (SIGSTOP, a stalled VM): our silence is not the peers' fault.
+            for p in self.up:
+                self.heard[p] = now
+            self.node.log("warning", "this node was paused for %.1fs; giving peers a grace period"
+                          % (now - self.last_tick))
+        self.last_tick = now
+        for p in sorted(self.up):
+            if now >= self.heard.get(p, now) + s.failure_timeout:  # same form as next_deadline
+                self.node.out.append(Disconnect(p, "no heartbeat for %.1fs" % (now - self.heard[p])))
+                self.conns.pop(p, None)
+                self.mark_down(p, now, "no heartbeat for %.1fs" % (now - self.heard[p]))
+        if now >= self.next_hb:
+            self.next_hb = now + s.heartbeat_interval
+            hb = {"t": "hb", "cid": self.cluster_id, "dg": digest(self.records)}
+            for p in sorted(self.conns):
+                self.node.send(p, hb)
+        for p, at in sorted(self.redial_at.items()):
+            if now >= at:
+                del self.redial_at[p]
+                self.dial(p)
+        pj = self.pending_join
+        if pj and now >= pj["deadline"]:
+            self.pending_join = None
+            self.node.reply_error(pj["req_id"], "node_down", pj["target"])
+
+    # ---------- connections ----------
+    def dial(self, p: str) -> None:
+        if p in self.dialing or self.conns.get(p):
+            return
+        self.dialing.add(p)
+        self.node.out.append(Connect(p))
+
+    def schedule_redial(self, p: str, now: float) -> None:
+        if not self.is_member(p) or p == self.me or p in self.redial_at:
+            return
+        s = self.node.settings
+        b = min(s.reconnect_max, self.backoff.get(p, s.reconnect_min / 2) * 2)
+        self.backoff[p] = b
+        self.redial_at[p] = now + b * (0.5 + self.node.rng.random() / 2)
+
+    def on_connection_up(self, p: str, now: float) -> None:
+        self.dialing.discard(p)
+        self.redial_at.pop(p, None)
+        self.backoff.pop(p, None)
+        self.conns[p] = self.conns.get(p, 0) + 1
+        self.heard[p] = now
+        self.send_sync(p, now, force=True)
+        pj = self.pending_join
+        if pj and pj["target"] == p and not pj["sent"]:
+            pj["sent"] = True
+            self.node.send(p, {"t": "join_req", "guid": self.new_guid(now)}, "rpc")
+        if self.is_member(p) and p not in self.up:
+            self.mark_up(p, now)
+
+    def on_connection_down(self, p: str, now: float, reason: str) -> None:
+        n = self.conns.get(p, 0) - 1
+        if n > 0:
+            self.conns[p] = n
+            return
+        self.conns.pop(p, None)
+        if p in self.up:
+            self.mark_down(p, now, reason)
+        self.schedule_redial(p, now)
+
+    def on_connect_failed(self, p: str, now: float, reason: str) -> None:
+        self.dialing.discard(p)
+        pj = self.pending_join
+        if pj and pj["target"] == p:
+            self.pending_join = None
+            self.node.reply_error(pj["req_id"], "node_down", p)
+        self.schedule_redial(p, now)
+
+    def mark_up(self, p: str, now: float) -> None:
+        self.up.add(p)
+        self.down_since.pop(p, None)
+        self.node.log("info", "member %s is up" % p)
+        self.node.emit("node_up", p)
+        self.node.hook("peer_up", p, now)
+
+    def mark_down(self, p: str, now: float, reason: str) -> None:
+        self.up.discard(p)
+        self.down_since[p] = now
+        self.node.log("warning", "member %s is down: %s" % (p, reason))
+        self.node.emit("node_down", p, reason=reason)
+        self.node.hook("peer_down", p, now)
+        self.schedule_redial(p, now)
+
+    # ---------- messages ----------
+    def on_message(self, p: str, msg: dict, now: float) -> bool:
+        t = msg.get("t")
+        self.heard[p] = now
+        if t == "hb":
+            if msg.get("cid") == self.cluster_id and msg.get("dg") != digest(self.records):
+                self.send_sync(p, now)
+            elif msg.get("cid") != self.cluster_id and self.is_member(p):
+                self.send_sync(p, now)
+        elif t == "sync":
+            self.on_sync(p, msg, now)
+        elif t == "join_req":
+            self.on_join_req(p, msg, now)
+        elif t == "join_ok":
+            self.on_join_ok(p, msg, now)
+        elif t == "not_member":
+            self.on_not_member(p, msg, now)
+        else:
+            return False
+        return True
+
+    def send_sync(self, p: str, now: float, force: bool = False) -> None:
+        if not force and now - self.last_sync.get(p, -1e9) < self.node.settings.sync_min_interval:
+            return
+        self.last_sync[p] = now
+        self.node.send(p, {"t": "sync", "cid": self.cluster_id, "records": list(self.records.values())})
+
+    def on_sync(self, p: str, msg: dict, now: float) -> None:
+        if msg["cid"] != self.cluster_id:
+            theirs = {r["node"]: r for r in msg["records"]}
+            mine = theirs.get(self.me)
+            if mine and not mine["removed"] and msg["cid"] in self.former:
+                # They count us in a cluster we left while they were away: say so. (A cluster
+                # we were never in may list us because our join to it is under way.)
+                self.node.send(p, {"t": "not_member", "cid": msg["cid"], "version": mine["version"]})
+            return
+        self.merge(msg["records"], now, source=p)
+
+    def merge(self, records: list, now: float, source: str) -> list:
+        changed = []
+        for r in records:
+            cur = self.records.get(r["node"])
+            if not newer(r, cur):
+                continue
+            if r["node"] == self.me:
+                if r["removed"]:
+                    self.removed(now, by=r.get("by", source))
+                    return changed
+                continue  # only we write our own live record
+            self.records[r["node"]] = r
+            changed.append(r)
+            n = r["node"]
+            if r["removed"]:
+                self.forget_peer(n, now)
+                self.node.emit("node_removed", n, by=r.get("by", source))
+                self.node.log("info", "member %s removed from the cluster by %s" % (n, r.get("by", source)))
+            elif cur is None or cur["removed"]:
+                self.node.emit("node_joined", n)
+                self.node.log("info", "member %s joined the cluster" % n)
+                if self.conns.get(n):
+                    self.mark_up(n, now)
+                else:
+                    self.dial(n)
+        if changed:
+            self.node.dirty = True
+        return changed
+
+    def forget_peer(self, n: str, now: float) -> None:
+        self.up.discard(n)
+        self.down_since.pop(n, None)
+        self.redial_at.pop(n, None)
+        self.backoff.pop(n, None)
+        if self.conns.get(n):
+            self.node.out.append(Disconnect(n, "removed from the cluster"))
+            self.conns.pop(n, None)
+
+    def broadcast(self, records: list, cid: str | None = None) -> None:
+        msg = {"t": "sync", "cid": cid or self.cluster_id, "records": records}
+        for p in self.others():
+            if self.conns.get(p):
+                self.node.send(p, msg)
+
+    def on_not_member(self, p: str, msg: dict, now: float) -> None:
+        r = self.records.get(p)
+        if msg.get("cid") != self.cluster_id or r is None or r["removed"]:
+            return
+        if r["version"] <= msg.get("version", 0):
+            t = tombstone(r, by=p)
+            self.merge([t], now, source=p)
+            self.broadcast([t])
+
+    def removed(self, now: float, by: str) -> None:
+        """Our own tombstone arrived: we were force-left or cleaned while away."""
+        old = self.cluster_id
+        self.node.log("warning", "this node was removed from cluster %s by %s; it now runs alone and "
+                      "rejoins through discovery or `ekka-ctl cluster join`" % (old[:8], by))
+        self.node.emit("node_removed", self.me, by=by)
+        self.reset_alone(now)
+
+    def reset_alone(self, now: float) -> None:
+        for p in list(self.conns):
+            self.node.out.append(Disconnect(p, "left the cluster"))
+        self.conns.clear()
+        self.up.clear()
+        self.down_since.clear()
+        self.redial_at.clear()
+        self.backoff.clear()
+        self.form_alone(now)
+        self.node.on_reset(now)
+
+    # ---------- join / leave / force-leave ----------
+    def cmd_join(self, req_id, target: str, now: float) -> None:
+        if target == self.me:
+            return self.node.reply(req_id, "ignore")
+        if self.is_member(target) and self.others():
+            return self.node.reply_error(req_id, "already_in_cluster", target)
+        if self.pending_join:
+            return self.node.reply_error(req_id, "join_in_progress", self.pending_join["target"])
+        self.pending_join = {"target": target, "req_id": req_id, "sent": False,
+                             "deadline": now + self.node.settings.join_timeout}
+        if self.conns.get(target):
+            self.pending_join["sent"] = True
+            self.node.send(target, {"t": "join_req", "guid": self.new_guid(now)}, "rpc")
+        else:
+            self.dial(target)
+
+    def on_join_req(self, p: str, msg: dict, now: float) -> None:
+        cur = self.records.get(p)
+        rec = new_record(p, msg["guid"], version=(cur["version"] + 1) if cur else 1)
+        self.merge([rec], now, source=self.me)
+        self.broadcast([rec])
+        self.node.send(p, dict(self.node.join_snapshot(), t="join_ok", cid=self.cluster_id,
+                               records=list(self.records.values())), "rpc")
+        self.node.log("info", "%s joins the cluster through this node" % p)
+
+    def on_join_ok(self, p: str, msg: dict, now: float) -> None:
+        pj = self.pending_join
+        if not pj or pj["target"] != p:
+            return
+        self.pending_join = None
+        old_cid, old_others = self.cluster_id, self.others()
+        if old_others:
+            # Leave the old cluster cleanly so it drops us instead of listing us as stopped.
+            gone = tombstone(self.records[self.me], by=self.me)
+            self.broadcast([gone], cid=old_cid)
+            self.node.log("info", "left cluster %s to join %s" % (old_cid[:8], p))
+        for q in old_others:
+            self.forget_peer(q, now)
+        self.remember_former()
+        self.cluster_id = msg["cid"]
+        self.records = {r["node"]: r for r in msg["records"]}
+        self.node.dirty = True
+        self.node.on_joined(msg, now)
+        for q in self.others():
+            if self.conns.get(q):
+                self.mark_up(q, now)
+            else:
+                self.dial(q)
+        self.node.log("info", "joined cluster %s through %s" % (self.cluster_id[:8], p))
+        self.node.emit("node_joined", self.me, via=p)
+        self.node.reply(pj["req_id"], "ok")
+
+    def cmd_leave(self, req_id, now: float) -> None:
+        if not self.others():
+            return self.node.reply_error(req_id, "node_not_in_cluster")
+        gone = tombstone(self.records[self.me], by=self.me)
+        self.broadcast([gone])
+        self.node.log("info", "leaving cluster %s" % self.cluster_id[:8])
+        self.node.emit("node_left", self.me)
+        self.reset_alone(now)
+        self.node.reply(req_id, "ok")
+
+    def cmd_force_leave(self, req_id, target: str, now: float) -> None:
+        if target == self.me:
+            return self.node.reply(req_id, "ignore")
+        if not self.is_member(target):
+            return self.node.reply_error(req_id, "node_not_in_cluster", target)
+        self.remove_member(target, now, by=self.me)
+        self.node.reply(req_id, "ok")
+
+    def remove_member(self, target: str, now: float, by: str) -> None:
+        """Tombstone a member and tell everyone, the member included if it is reachable."""
+        t = tombstone(self.records[target], by=by)
+        if self.conns.get(target):
+            self.node.send(target, {"t": "sync", "cid": self.cluster_id, "records": [t]})
+        self.merge([t], now, source=by)
+        self.broadcast([t])

@@ -1,0 +1,35 @@
+"""Member records and how two copies of the members table merge.
+
+Every record carries a version. A node writes its own record; anyone may write a tombstone
+(removed=True) for a node it removes (force-leave, autoclean). The higher version wins, and a
+tombstone wins a tie, so a removed node cannot come back from a stale copy; it re-enters only
+through a join, which writes a live record above the tombstone.
+"""
+from __future__ import annotations
+
+import zlib
+
+
+def new_record(node: str, guid, version: int = 1, status: str = "up") -> dict:
+    return {"node": node, "guid": list(guid), "status": status, "version": version, "removed": False}
+
+
+def tombstone(rec: dict, by: str) -> dict:
+    return dict(rec, removed=True, status="removed", version=rec["version"] + 1, by=by)
+
+
+def newer(a: dict, b: dict | None) -> bool:
+    """Does record a replace record b?"""
+    if b is None:
+        return True
+    if a["version"] != b["version"]:
+        return a["version"] > b["version"]
+    return a["removed"] and not b["removed"]
+
+
+def digest(records: dict) -> int:
+    """A cheap fingerprint of the table, sent with heartbeats to spot a difference."""
+    h = 0
+    for r in records.values():
+        h ^= zlib.crc32(("%s|%d|%d" % (r["node"], r["version"], r["removed"])).encode())
+    return h

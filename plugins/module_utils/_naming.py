@@ -1,0 +1,1 @@
+../../agent/src/ekka_agent/naming.py
