@@ -1,0 +1,207 @@
+"""The running agent: feeds the sans-IO core with what the sockets and timers bring, and carries
+out the actions it returns. All decisions are the core's; this file only moves bytes and time."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import signal
+import time
+
+from .. import naming
+from ..control_client import socket_path
+from ..core import events as ev
+from ..core.node import NodeCore
+from ..core.settings import Settings
+from . import epmd, state_file, tls
+from .transport import Transport
+
+log = logging.getLogger("ekka.agent")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+class StartupError(Exception):
+    """A clear reason the agent cannot start (port in use, data_dir locked, ...)."""
+
+
+class Agent:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.name = cfg["node.name"]
+        self.node = naming.parse_node(self.name)
+        self.data_dir = cfg["node.data_dir"]
+        self.core = None
+        self.transport = None
+        self.control = None
+        self.waiting: dict = {}
+        self.req_ids = itertools.count(1)
+        self.subscribers: list = []
+        self.timer = None
+        self.stopping = None
+        self.epmd_conn = None
+        self.extras = []           # runtime helpers of components (discovery, hooks, ...)
+
+    # ---------- startup ----------
+    async def start(self) -> None:
+        os.makedirs(self.data_dir, mode=0o750, exist_ok=True)
+        try:
+            self._lock = state_file.lock(self.data_dir)
+        except BlockingIOError:
+            raise StartupError("another agent is running on data_dir %s" % self.data_dir) from None
+        loop = asyncio.get_running_loop()
+        self.core = NodeCore(self.name, Settings.from_config(self.cfg), wall_offset=time.time() - loop.time(),
+                             options=self.cfg.as_dict(), state=state_file.load(self.data_dir))
+        self.transport = Transport(
+            self.name, self.cfg["node.cookie"], self.cfg["cluster.name"], self._resolve, self.feed,
+            rpc_max_frame=self.cfg["node.max_frame_size"], connect_timeout=self.cfg["cluster.connect_timeout"] / 1000,
+            tls=tls.contexts(self.cfg))
+        await self._listen()
+        from .control import ControlServer
+        self.control = ControlServer(socket_path(self.data_dir), self.cfg["node.control_socket_mode"], self)
+        await self.control.start()
+        from .extras import build_extras
+        self.extras = build_extras(self)
+        for x in self.extras:
+            await x.start()
+        self.feed(ev.Start())
+        log.info("node %s up: cluster port %d, rpc port %d, cluster %s", self.name, self.cluster_port,
+                 naming.rpc_port(self.node), self.cfg["cluster.name"])
+
+    def _listen_host(self) -> str:
+        if self.node.family != "fqdn":
+            return self.node.host
+        return "::" if self.cfg["cluster.proto_dist"] == "inet6_tcp" else "0.0.0.0"
+
+    async def _listen(self) -> None:
+        host, rpc = self._listen_host(), naming.rpc_port(self.node)
+        if self.cfg["node.epmd"]:
+            lo, hi = self.cfg["node.dist_listen_min"], self.cfg["node.dist_listen_max"]
+            for port in range(lo, hi + 1):
+                try:
+                    await self.transport.listen(host, port, rpc)
+                    break
+                except OSError:
+                    await self.transport.close()
+                    self.transport.servers = []
+            else:
+                raise StartupError("no free port in node.dist_listen_min..max = %d..%d (or rpc port %d is in use)"
+                                   % (lo, hi, rpc))
+            self.cluster_port = port
+            try:
+                self.epmd_conn = await epmd.register(self.node.name, port)
+            except epmd.EpmdError as e:
+                raise StartupError(str(e)) from None
+        else:
+            self.cluster_port = naming.dist_port(self.node)
+            try:
+                await self.transport.listen(host, self.cluster_port, rpc)
+            except OSError as e:
+                raise StartupError("cannot listen on %s ports %d and %d: %s" % (host, self.cluster_port, rpc,
+                                                                                 e.strerror or e)) from None
+
+    async def _resolve(self, peer: str, channel: str):
+        p = naming.parse_node(peer)
+        if channel == "rpc":
+            return p.host, naming.rpc_port(p)
+        if self.cfg["node.epmd"]:
+            return p.host, await epmd.port_please(p.name, p.host)
+        return p.host, naming.dist_port(p)
+
+    # ---------- the loop ----------
+    def feed(self, event) -> None:
+        loop = asyncio.get_running_loop()
+        acts = self.core.handle(event, loop.time())
+        if self.core.dirty:
+            state_file.save(self.data_dir, self.core.snapshot())
+        for a in acts:
+            self._do(a)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        d = self.core.next_deadline()
+        if self.timer:
+            self.timer.cancel()
+            self.timer = None
+        if d is not None:
+            self.timer = asyncio.get_running_loop().call_at(d, self.feed, ev.Tick())
+
+    def _do(self, a) -> None:
+        if isinstance(a, ev.Send):
+            self.transport.send(a.peer, a.msg, a.channel)
+        elif isinstance(a, ev.Connect):
+            self.transport.connect(a.peer)
+        elif isinstance(a, ev.Disconnect):
+            self.transport.disconnect(a.peer)
+        elif isinstance(a, ev.Reply):
+            fut = self.waiting.pop(a.req_id, None)
+            if fut and not fut.done():
+                r = {"ok": a.ok}
+                if a.ok:
+                    r["result"] = a.result
+                else:
+                    r.update(error=a.error, message=a.message or a.error)
+                    r.update(a.extra or {})
+                fut.set_result(r)
+        elif isinstance(a, ev.Log):
+            log.log(_LEVELS.get(a.level, logging.INFO), a.text)
+        elif isinstance(a, ev.Emit):
+            e = dict(a.event, time=time.time())
+            for q in self.subscribers:
+                q.put_nowait(e)
+            for x in self.extras:
+                if hasattr(x, "on_emit"):
+                    x.on_emit(e)
+        else:
+            for x in self.extras:
+                if hasattr(x, "on_action") and x.on_action(a):
+                    break
+
+    # ---------- control ----------
+    async def command(self, cmd: str, args: dict, timeout: float = 60.0) -> dict:
+        rid = next(self.req_ids)
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting[rid] = fut
+        self.feed(ev.Command(rid, cmd, args))
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except asyncio.TimeoutError:
+            self.waiting.pop(rid, None)
+            return {"ok": False, "error": "timeout", "message": "the agent did not finish %r in %ss" % (cmd, timeout)}
+
+    def subscribe(self) -> asyncio.Queue:
+        q: asyncio.Queue = asyncio.Queue()
+        self.subscribers.append(q)
+        return q
+
+    def unsubscribe(self, q) -> None:
+        if q in self.subscribers:
+            self.subscribers.remove(q)
+
+    # ---------- shutdown ----------
+    async def stop(self) -> None:
+        if self.core:
+            self.feed(ev.Stop())
+            state_file.save(self.data_dir, self.core.snapshot())
+        if self.timer:
+            self.timer.cancel()
+        for x in self.extras:
+            await x.stop()
+        if self.control:
+            await self.control.close()
+        if self.transport:
+            await self.transport.close()
+        if self.epmd_conn:
+            self.epmd_conn.close()
+
+    async def run_forever(self) -> None:
+        self.stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        try:
+            await self.start()
+            await self.stopping.wait()
+            log.info("stopping")
+        finally:
+            await self.stop()
