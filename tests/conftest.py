@@ -152,3 +152,15 @@ def dnsmasq(procs: ProcessGroup, tmp_path: Path):
         return start_dnsmasq(procs, tmp_path / f"dnsmasq{count}", **kwargs)
 
     return make
+
+
+@pytest.fixture
+def agents(procs):
+    """An AgentCluster: real ekka-agent processes with one cookie; stopped after the test."""
+    from harness.agents import AgentCluster
+    c = AgentCluster(procs)
+    try:
+        yield c
+    finally:
+        procs.close()
+        c.close()

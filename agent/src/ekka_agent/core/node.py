@@ -166,10 +166,17 @@ class NodeCore:
         self.out.append(ev.Send(peer, msg, channel))
 
     def reply(self, req_id, result) -> None:
-        self.out.append(ev.Reply(req_id, True, result))
+        self._answer(req_id, ev.Reply(req_id, True, result))
 
     def reply_error(self, req_id, error: str, node: str | None = None, message: str | None = None) -> None:
-        self.out.append(ev.Reply(req_id, False, None, error, message, {"node": node} if node else None))
+        self._answer(req_id, ev.Reply(req_id, False, None, error, message, {"node": node} if node else None))
+
+    def _answer(self, req_id, r: ev.Reply) -> None:
+        # A component that starts a command itself (autocluster's join) passes a callable as req_id.
+        if callable(req_id):
+            req_id(r)
+        else:
+            self.out.append(r)
 
     def log(self, level: str, text: str) -> None:
         self.out.append(ev.Log(level, text))
