@@ -1,0 +1,454 @@
+"""The distributed lock service: Ekka's ekka_locker strategies with fencing tokens, plus etcd.
+
+Commands (control socket): lock_acquire, lock_renew, lock_release, lock_list.
+Strategies:
+  local   this node's table only.
+  leader  the oldest running member's table (one RPC).
+  quorum  a majority of the resource's replica set on the ring of all members (ring.py).
+  all     every member, down ones included: a down member fails the acquire.
+  etcd    etcd's own key + lease (runtime/etcd_locks.py); the token is the key's revision.
+
+quorum and all take two rounds: reserve (each voter holds the resource and reports its
+counter), then commit (the coordinator sends max(counters)+1, or the token of a re-entrant
+hold). The client hears "granted" only after `need` voters stored the token, so a later grant,
+whose voters overlap these, always picks a bigger one. Any failure releases the reservations
+this attempt made, everywhere. Unlike Ekka, an unreachable voter is a missing vote.
+"""
+from __future__ import annotations
+
+from .lock_config import STRATEGIES, etcd_settings
+from .lock_etcd import EtcdLockCall, EtcdLockResult
+from .lock_table import LockTable
+from .ring import replica_set, stable_hash
+
+MAX_RESOURCE = 512
+MAX_OWNER = 256
+
+
+def components(node) -> list:
+    return [Locks(node)]
+
+
+class Locks:
+    name = "locks"
+
+    def __init__(self, node):
+        self.node = node
+        self.me = node.name
+        o = node.options
+        self.default_strategy = o.get("cluster.locks.default_strategy", "quorum")
+        self.default_lease = o.get("cluster.locks.default_lease", 15000) / 1000
+        self.max_lease = o.get("cluster.locks.max_lease", 3600_000) / 1000
+        self.timeout = o.get("cluster.locks.request_timeout", 5000) / 1000
+        self.etcd = etcd_settings(o)
+        self.table = LockTable(node)
+        self.etcd_held: dict[str, dict] = {}   # "owner\0res" -> {resource, owner, token, expires}
+        self.ops: dict[str, dict] = {}
+        self.boot = "%08x" % node.rng.getrandbits(32)   # op ids stay unique across restarts
+        self.seq = 0
+
+    # ---------- state ----------
+    def snapshot(self) -> dict:
+        off = self.node.wall_offset
+        return {"table": self.table.snapshot(),
+                "etcd": {k: dict(v, expires=v["expires"] + off) for k, v in self.etcd_held.items()}}
+
+    def restore(self, st: dict) -> None:
+        off = self.node.wall_offset
+        self.table.restore(st.get("table", {}))
+        self.etcd_held = {k: dict(v, expires=v["expires"] - off) for k, v in st.get("etcd", {}).items()}
+
+    def status(self, st: dict) -> None:
+        st["locks"] = {"granted_here": len(self.table.entries), "etcd": bool(self.etcd)}
+
+    # ---------- time ----------
+    def next_deadline(self):
+        ds = [op["deadline"] for op in self.ops.values()]
+        d = self.table.next_deadline()
+        if d is not None:
+            ds.append(d)
+        return min(ds) if ds else None
+
+    def on_tick(self, now: float) -> None:
+        self.table.expire(now)
+        for oid in [k for k, op in self.ops.items() if now >= op["deadline"]]:
+            op = self.ops.get(oid)
+            if op is None:
+                continue
+            silent = [n for n in op["asked"] if n not in op["oks"] and n not in op["nos"]]
+            self._finish_fail(oid, "timeout", "no answer in %.1fs from %s" % (self.timeout, ", ".join(silent) or "-"))
+
+    # ---------- commands ----------
+    def on_command(self, rid, cmd: str, a: dict, now: float) -> bool:
+        if cmd not in ("lock_acquire", "lock_renew", "lock_release", "lock_list"):
+            return False
+        if cmd == "lock_list":
+            self.node.reply(rid, {"node": self.me, "locks": self.listing(now)})
+            return True
+        try:
+            res, owner = self._str(a, "resource", MAX_RESOURCE), self._str(a, "owner", MAX_OWNER)
+            strategy = a.get("strategy") or (None if cmd == "lock_release" else self.default_strategy)
+            if strategy is not None and strategy not in STRATEGIES:
+                raise ValueError("strategy = %r: must be one of %s" % (strategy, ", ".join(STRATEGIES)))
+            lease = self._lease(a.get("lease"))
+        except ValueError as e:
+            self.node.reply_error(rid, "bad_argument", message=str(e))
+            return True
+        if strategy == "etcd" and not self.etcd:
+            self.node.reply_error(rid, "not_configured", message="the etcd strategy needs cluster.locks.etcd.server "
+                                  "or cluster.etcd.server in the config")
+            return True
+        getattr(self, "_" + cmd)(rid, res, owner, strategy, lease, now)
+        return True
+
+    @staticmethod
+    def _str(a: dict, key: str, limit: int) -> str:
+        v = a.get(key)
+        if not isinstance(v, str) or not 1 <= len(v.encode()) <= limit or "\0" in v:
+            raise ValueError("%s = %r: must be a string of 1-%d bytes" % (key, v, limit))
+        return v
+
+    def _lease(self, v) -> float:
+        if v is None:
+            return self.default_lease
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.1 <= v <= self.max_lease:
+            raise ValueError("lease = %r: must be a number of seconds from 0.1 to %g (cluster.locks.max_lease)"
+                             % (v, self.max_lease))
+        return float(v)
+
+    def _new_op(self, rid, kind: str, res: str, owner: str, strategy, lease: float, now: float, **kw) -> str:
+        self.seq += 1
+        oid = "%s/%s/%d" % (self.me, self.boot, self.seq)
+        op = dict(rid=rid, kind=kind, res=res, owner=owner, strategy=strategy, lease=lease, asked=[], need=0,
+                  oks={}, nos={}, phase=kind, token=None, committed=set(), cnos=set(), deadline=now + self.timeout)
+        op.update(kw)
+        self.ops[oid] = op
+        return oid
+
+    def voters(self, strategy: str, res: str):
+        """(nodes to ask, votes needed, error) for quorum / all / leader, from this node's view."""
+        m = self.node.membership
+        if strategy == "leader":
+            return [m.leader()], 1, None
+        members = m.members()
+        if strategy == "all":
+            reps, need = members, len(members)
+        else:
+            reps, need = replica_set(members, res)
+        up = [n for n in reps if n == self.me or n in m.up]
+        if not reps:
+            return [], need, ("no_nodes", "no member to ask")
+        if len(up) < need:
+            down = [n for n in reps if n not in up]
+            return up, need, ("no_quorum", "%s lock on %r needs %d of %s; down: %s"
+                              % (strategy, res, need, ", ".join(reps), ", ".join(down)))
+        return up, need, None
+
+    def _view(self) -> int:
+        return stable_hash("|".join(self.node.membership.members()))
+
+    # ---- acquire ----
+    def _lock_acquire(self, rid, res, owner, strategy, lease, now) -> None:
+        if strategy == "etcd":
+            oid = self._new_op(rid, "acquire", res, owner, strategy, lease, now, asked=["etcd"], need=1)
+            self.ops[oid]["deadline"] = now + 2 * self.timeout   # the helper's own timeout fires first
+            self.node.out.append(EtcdLockCall(oid, "acquire", res, self._etcd_owner(owner), lease))
+            return
+        if strategy == "local":
+            r = self.table.grant_now(self.me, owner, res, "local", lease, "local", now)
+            return self._reply_grant(rid, r, res, strategy, lease, [self.me])
+        targets, need, err = self.voters(strategy, res)
+        if err:
+            return self.node.reply_error(rid, err[0], message=err[1])
+        oid = self._new_op(rid, "acquire", res, owner, strategy, lease, now, asked=targets, need=need,
+                           phase="one" if strategy == "leader" else "reserve")
+        self.start_round(oid, now)
+
+    def start_round(self, oid: str, now: float) -> None:
+        """Send the op's request to every voter it asks; this node answers itself at once."""
+        op = self.ops[oid]
+        if not op["asked"]:
+            return self._finish_fail(oid, "no_nodes", "no member to ask")
+        msg = {"t": "lock_req", "id": oid, "ph": op["phase"], "res": op["res"], "owner": op["owner"],
+               "strat": op["strategy"], "lease": op["lease"], "mv": self._view()}
+        if op["kind"] == "renew":
+            msg = {"t": "lock_renew", "id": oid, "res": op["res"], "owner": op["owner"], "lease": op["lease"]}
+        for n in op["asked"]:
+            if n != self.me:
+                self.node.send(n, msg, "rpc")
+        if self.me in op["asked"]:
+            self._on_rep(self.me, self._serve(self.me, msg, now), now)
+
+    def _reply_grant(self, rid, r: dict, res, strategy, lease, nodes) -> None:
+        if r["ok"]:
+            return self.node.reply(rid, {"resource": res, "token": r["token"], "strategy": strategy,
+                                         "lease": lease, "nodes": sorted(nodes)})
+        self.node.reply_error(rid, r.get("error", "locked"), node=r.get("holder_node"),
+                              message=r.get("message") or "%r is held by %s on %s"
+                              % (res, r.get("holder"), r.get("holder_node")))
+
+    # ---- renew ----
+    def _lock_renew(self, rid, res, owner, strategy, lease, now) -> None:
+        if strategy == "etcd":
+            k = self._ekey(owner, res)
+            if k not in self.etcd_held:
+                return self.node.reply_error(rid, "lost", message="%r is not held by %s through etcd" % (res, owner))
+            oid = self._new_op(rid, "renew", res, owner, strategy, lease, now, asked=["etcd"], need=1)
+            self.ops[oid]["deadline"] = now + 2 * self.timeout
+            self.node.out.append(EtcdLockCall(oid, "renew", res, self._etcd_owner(owner), lease))
+            return
+        if strategy == "local":
+            t = self.table.renew(self.me, owner, res, lease, now)
+            if t is None:
+                return self.node.reply_error(rid, "lost", message="%r is not held by %s" % (res, owner))
+            return self.node.reply(rid, {"resource": res, "token": t, "lease": lease, "nodes": [self.me]})
+        targets, need, err = self.voters(strategy, res)
+        if err:
+            return self.node.reply_error(rid, "lost", message=err[1])
+        oid = self._new_op(rid, "renew", res, owner, strategy, lease, now, asked=targets, need=need)
+        self.start_round(oid, now)
+
+    # ---- release ----
+    def _lock_release(self, rid, res, owner, strategy, lease, now) -> None:
+        m = self.node.membership
+        asked = [self.me] + [n for n in m.others() if n in m.up]
+        if strategy == "local":
+            asked = [self.me]
+        ek = self._ekey(owner, res)
+        use_etcd = self.etcd and (strategy == "etcd" or (strategy is None and ek in self.etcd_held))
+        if strategy == "etcd":
+            asked = []
+        if use_etcd:
+            asked.append("etcd")
+        oid = self._new_op(rid, "release", res, owner, strategy, lease, now, asked=asked, need=len(asked),
+                           released=[])
+        op = self.ops[oid]
+        if use_etcd:
+            self.etcd_held.pop(ek, None)
+            op["deadline"] = now + 2 * self.timeout
+            self.node.out.append(EtcdLockCall(oid, "release", res, self._etcd_owner(owner)))
+        msg = {"t": "lock_rel", "id": oid, "res": res, "owner": owner}
+        for n in asked:
+            if n not in (self.me, "etcd"):
+                self.node.send(n, msg, "rpc")
+        if self.me in asked:
+            self._on_rep(self.me, self._serve(self.me, msg, now), now)
+        elif not asked:
+            self._finish_release(oid)
+
+    # ---------- the voter's side ----------
+    def on_message(self, p: str, msg: dict, now: float) -> bool:
+        t = msg["t"]
+        if t == "lock_rep":
+            self._on_rep(p, msg, now)
+        elif t in ("lock_req", "lock_commit", "lock_renew", "lock_rel"):
+            if not self.node.membership.is_member(p):
+                rep = {"t": "lock_rep", "id": msg["id"], "ok": False, "error": "not_member",
+                       "message": "%s is not a member of %s's cluster" % (p, self.me)}
+            else:
+                rep = self._serve(p, msg, now)
+            self.node.send(p, rep, "rpc")
+        else:
+            return False
+        return True
+
+    def _serve(self, src: str, msg: dict, now: float) -> dict:
+        t, tb, oid = msg["t"], self.table, msg["id"]
+        res, owner = str(msg["res"]), str(msg["owner"])
+        rep = {"t": "lock_rep", "id": oid}
+        if t == "lock_req":
+            lease = float(msg["lease"])
+            if msg["ph"] == "one":
+                r = tb.grant_now(src, owner, res, msg["strat"], lease, oid, now)
+            elif msg.get("mv") != self._view():
+                r = {"ok": False, "error": "view_mismatch",
+                     "message": "%s and %s disagree on the member list; retry" % (src, self.me)}
+            else:
+                r = tb.reserve(src, owner, res, msg["strat"], lease, oid, now)
+            rep.update(r, ph=msg["ph"])
+        elif t == "lock_commit":
+            rep.update(ph="commit", ok=tb.commit(src, owner, res, int(msg["token"]), oid, now))
+            if not rep["ok"]:
+                rep["error"] = "lost"
+        elif t == "lock_renew":
+            tok = tb.renew(src, owner, res, float(msg["lease"]), now)
+            rep.update(ph="renew", ok=tok is not None, token=tok)
+            if tok is None:
+                rep["error"] = "lost"
+        else:
+            rep.update(ph="rel", ok=True, released=tb.release(src, owner, res, msg.get("op")))
+        return rep
+
+    # ---------- the coordinator's side ----------
+    def _on_rep(self, p: str, msg: dict, now: float) -> None:
+        oid = msg.get("id")
+        op = self.ops.get(oid)
+        if op is None:
+            return
+        ph = msg.get("ph")
+        if op["kind"] == "release":
+            if msg.get("released"):
+                op["released"].append(p)
+            op["oks"][p] = msg
+            if len(op["oks"]) >= len(op["asked"]):
+                self._finish_release(oid)
+            return
+        if ph == "commit":
+            (op["committed"] if msg.get("ok") else op["cnos"]).add(p)
+            if op["phase"] == "commit":
+                self._check_commit(oid)
+            return
+        if ph == "reserve" and op["phase"] == "commit":
+            # A late yes: give it the same token, so it counts as one more copy of the grant.
+            if msg.get("ok"):
+                op["oks"][p] = msg
+                self._send_commit(oid, p, now)
+            return
+        if p in op["oks"] or p in op["nos"]:
+            return
+        (op["oks"] if msg.get("ok") else op["nos"])[p] = msg
+        if len(op["oks"]) >= op["need"]:
+            if op["phase"] == "reserve":
+                return self._commit(oid, now)
+            return self._finish_ok(oid, op["oks"][p].get("token"))
+        if len(op["asked"]) - len(op["nos"]) < op["need"]:
+            self._fail_from_nos(oid)
+
+    def _commit(self, oid: str, now: float) -> None:
+        op = self.ops[oid]
+        held = [r["token"] for r in op["oks"].values() if r.get("token") is not None]
+        counters = [int(r.get("counter") or 0) for r in op["oks"].values()]
+        op["token"] = max(held) if held else max(counters) + 1
+        op["phase"] = "commit"
+        # Our own vote last: it may complete the op, and nothing may be sent after that.
+        for n in sorted(op["oks"], key=lambda n: n == self.me):
+            self._send_commit(oid, n, now)
+
+    def _send_commit(self, oid: str, n: str, now: float) -> None:
+        op = self.ops.get(oid)
+        if op is None:
+            return
+        msg = {"t": "lock_commit", "id": oid, "res": op["res"], "owner": op["owner"], "token": op["token"]}
+        if n == self.me:
+            self._on_rep(self.me, self._serve(self.me, msg, now), now)
+        else:
+            self.node.send(n, msg, "rpc")
+
+    def _check_commit(self, oid: str) -> None:
+        op = self.ops.get(oid)
+        if op is None:
+            return
+        if len(op["committed"]) >= op["need"]:
+            return self._finish_ok(oid, op["token"], nodes=op["committed"])
+        if len(op["oks"]) - len(op["cnos"]) < op["need"]:
+            self._finish_fail(oid, "lost", "the reservation ran out before the commit on %s"
+                              % ", ".join(sorted(op["cnos"])))
+
+    def _fail_from_nos(self, oid: str) -> None:
+        op = self.ops[oid]
+        locked = [(n, r) for n, r in sorted(op["nos"].items()) if r.get("error") == "locked"]
+        n, r = locked[0] if locked else sorted(op["nos"].items())[0]
+        msg = r.get("message") or ("%r is held by %s on %s" % (op["res"], r.get("holder"), r.get("holder_node"))
+                                   if r.get("error") == "locked" else "%s answered %s" % (n, r.get("error")))
+        self._finish_fail(oid, r.get("error") or "failed", msg, node=r.get("holder_node") or n)
+
+    def _finish_ok(self, oid: str, token, nodes=None) -> None:
+        op = self.ops.pop(oid)
+        nodes = sorted(nodes or op["oks"])
+        if op["kind"] == "renew" and token is None:
+            token = next((r.get("token") for r in op["oks"].values() if r.get("token") is not None), None)
+        self.node.reply(op["rid"], {"resource": op["res"], "token": token, "strategy": op["strategy"],
+                                    "lease": op["lease"], "nodes": nodes})
+
+    def _finish_fail(self, oid: str, error: str, message: str, node: str | None = None) -> None:
+        op = self.ops.pop(oid)
+        if op["kind"] == "release":
+            return self._finish_release(oid, op)
+        if op["kind"] == "acquire" and op["strategy"] not in ("etcd",):
+            self._rollback(oid, op)
+        if op["kind"] == "renew":
+            error = "lost"
+        self.node.reply_error(op["rid"], error, node=node, message=message)
+
+    def _rollback(self, oid: str, op: dict) -> None:
+        """Free what this attempt reserved, on every voter asked (replies may have been lost)."""
+        msg = {"t": "lock_rel", "id": oid + "/rb", "res": op["res"], "owner": op["owner"], "op": oid}
+        for n in op["asked"]:
+            if n == self.me:
+                self.table.release(self.me, op["owner"], op["res"], oid)
+            else:
+                self.node.send(n, msg, "rpc")
+
+    def _finish_release(self, oid: str, op: dict | None = None) -> None:
+        op = op or self.ops.pop(oid)
+        self.node.reply(op["rid"], {"resource": op["res"], "released": bool(op["released"]),
+                                    "nodes": sorted(op["released"])})
+
+    def on_peer_down(self, p: str, now: float) -> None:
+        # Ekka drops a dead owner's locks. Safe only for leader locks held here; quorum and all
+        # voters keep them until the lease runs out, since the owner may only be cut off.
+        for r in self.table.drop_node(p, ("leader",)):
+            self.node.log("info", "released leader lock %r of %s: the node is down" % (r, p))
+        for oid in list(self.ops):
+            op = self.ops.get(oid)
+            if op is None or p not in op["asked"]:
+                continue
+            if op["phase"] == "commit":
+                if p not in op["committed"]:
+                    self._on_rep(p, {"id": oid, "ph": "commit", "ok": False}, now)
+            elif p not in op["oks"] and p not in op["nos"]:
+                self._on_rep(p, {"id": oid, "ph": op["phase"], "ok": False, "error": "node_down",
+                                 "message": "%s went down" % p}, now)
+
+    # ---------- etcd ----------
+    def _etcd_owner(self, owner: str) -> str:
+        return "%s|%s" % (self.me, owner)
+
+    @staticmethod
+    def _ekey(owner: str, res: str) -> str:
+        return "%s\0%s" % (owner, res)
+
+    def on_event(self, event, now: float) -> bool:
+        if not isinstance(event, EtcdLockResult):
+            return False
+        op = self.ops.pop(event.op, None)
+        if op is None:
+            if event.ok and event.result.get("kind") == "acquire":
+                # Granted after we gave up waiting: hand it straight back.
+                self.node.out.append(EtcdLockCall(event.op + "/late", "release", event.result["resource"],
+                                                  event.result["owner"]))
+            return True
+        k = self._ekey(op["owner"], op["res"])
+        if op["kind"] == "release":
+            if event.ok and event.result.get("released"):
+                op["released"].append("etcd")
+            op["oks"]["etcd"] = True
+            if len(op["oks"]) >= len(op["asked"]):
+                self._finish_release(event.op, op)
+            else:
+                self.ops[event.op] = op
+            return True
+        if not event.ok:
+            if op["kind"] == "renew":
+                self.etcd_held.pop(k, None)
+            self.node.reply_error(op["rid"], "lost" if op["kind"] == "renew" else (event.error or "etcd_error"),
+                                  message=event.message or event.error)
+            return True
+        tok = event.result.get("token")
+        self.etcd_held[k] = {"resource": op["res"], "owner": op["owner"], "token": tok,
+                             "expires": now + op["lease"]}
+        self.node.dirty = True
+        self.node.reply(op["rid"], {"resource": op["res"], "token": tok, "strategy": "etcd",
+                                    "lease": op["lease"], "nodes": ["etcd"]})
+        return True
+
+    # ---------- views ----------
+    def listing(self, now: float) -> list:
+        out = self.table.listing(now)
+        for k, v in list(self.etcd_held.items()):
+            if now >= v["expires"]:
+                del self.etcd_held[k]
+                continue
+            out.append({"resource": v["resource"], "owner": v["owner"], "node": self.me, "strategy": "etcd",
+                        "token": v["token"], "count": 1, "expires_in": round(v["expires"] - now, 3)})
+        return out
