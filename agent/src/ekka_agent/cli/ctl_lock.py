@@ -25,6 +25,7 @@ from ..core.lock_config import STRATEGIES
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 CTL_OWNER = "ekka-ctl"
+USAGE_ERRORS = ("bad_argument", "not_configured")   # exit 2: the call or the config is wrong
 _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
@@ -91,12 +92,15 @@ def lock(ctl, a) -> int:
                           % (lk["resource"], lk["owner"], lk["node"], lk["strategy"], lk["token"], lk["expires_in"]))
             return EXIT_OK
         return run_locked(path, a)
-    except NotAcquired as e:
-        print("Failed to acquire the lock %s: %s" % (a.name, e), file=sys.stderr)
-        return EXIT_FAIL
     except LockError as e:
-        print("Failed: %s" % e, file=sys.stderr)
-        return EXIT_USAGE if e.error == "bad_argument" else EXIT_FAIL
+        if e.error in USAGE_ERRORS:
+            print("ekka-ctl lock: %s" % e, file=sys.stderr)
+            return EXIT_USAGE
+        if isinstance(e, NotAcquired):
+            print("Failed to acquire the lock %s: %s" % (a.name, e), file=sys.stderr)
+        else:
+            print("Failed: %s" % e, file=sys.stderr)
+        return EXIT_FAIL
 
 
 def run_locked(path: str, a) -> int:
