@@ -17,6 +17,10 @@ class KV:
         self.clock = [0, 0]
         self.pending: dict[int, dict] = {}   # write id -> {"req_id", "waiting": set, "deadline"}
         self.next_id = 1
+        # Set by autoheal (core/autoheal.py): decides which up peers share data with us, tags what
+        # we send with our data epoch and drops what comes from the other side of a partition.
+        # Without it, a returning peer is caught up at once and merged by last writer wins.
+        self.gate = None
 
     # ---- state ----
     def snapshot(self) -> dict:
@@ -66,13 +70,21 @@ class KV:
         self.apply(key, e)
         wid = self.next_id
         self.next_id += 1
-        m = self.node.membership
-        waiting = {p for p in m.others() if p in m.up}
+        waiting = self.data_peers()
         for p in waiting:
-            self.node.send(p, {"t": "kv", "wid": wid, "entries": {key: e}}, "rpc")
+            self.node.send(p, self._tag({"t": "kv", "wid": wid, "entries": {key: e}}), "rpc")
         self.pending[wid] = {"req_id": req_id, "waiting": waiting, "acked": [],
                              "deadline": now + self.node.settings.write_timeout}
         self._maybe_done(wid)
+
+    def data_peers(self) -> set:
+        """The up peers that our writes go to (all of them unless autoheal's gate says otherwise)."""
+        m = self.node.membership
+        up = {p for p in m.others() if p in m.up}
+        return self.gate.data_peers(up) if self.gate else up
+
+    def _tag(self, msg: dict) -> dict:
+        return self.gate.tag(msg) if self.gate else msg
 
     def _maybe_done(self, wid: int) -> None:
         w = self.pending[wid]
@@ -92,6 +104,8 @@ class KV:
         if t == "kv":
             if not self.node.membership.is_member(p):
                 return True
+            if self.gate and not self.gate.accept(p, msg):
+                return True   # from the other side of a partition: autoheal decides, not LWW
             for k, e in msg["entries"].items():
                 self.apply(k, e)
             if "wid" in msg:
@@ -107,9 +121,14 @@ class KV:
         return True
 
     def on_peer_up(self, p: str) -> None:
-        """Catch a returning member up: it takes whatever is newer, by version."""
+        """Catch a returning member up: it takes whatever is newer, by version. With autoheal on,
+        the gate first tells a restarted peer from one back from a partition, then calls catch_up."""
+        if not self.gate:
+            self.catch_up(p)
+
+    def catch_up(self, p: str) -> None:
         if self.entries:
-            self.node.send(p, {"t": "kv", "entries": self.entries}, "rpc")
+            self.node.send(p, self._tag({"t": "kv", "entries": self.entries}), "rpc")
 
     def on_peer_down(self, p: str) -> None:
         for wid in list(self.pending):

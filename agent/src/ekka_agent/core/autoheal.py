@@ -1,0 +1,515 @@
+"""Autoheal: find partitions, and heal them on purpose instead of merging both sides blindly.
+
+Three parts, all in this one state machine (docs/partitions.md explains the why):
+
+1. Detection, on every node. When a member comes back, both ends exchange a hello
+   (incarnation, what each saw of the other, data epoch). If neither restarted, one had the
+   other down, and both are still in the data epoch they last shared, they were on two sides
+   of a partition: they mark each other `split` and share no data. A restarted peer is caught
+   up as before (last writer wins). Nodes share data only inside one data epoch.
+2. The leader (oldest running member), on a report, waits autoheal_delay, gathers every running
+   node's view (retrying whoever has not answered while it stays up), finds the cliques
+   (core/cliques.py), keeps the largest (ties: the one holding the oldest member), and hands
+   the plan to that clique's oldest member, the coordinator.
+3. The coordinator opens a new data epoch: its clique adopts it as is; every node outside it
+   saves the writes it would lose (`ekka-ctl cluster conflicts`), replaces its data with the
+   coordinator's copy and adopts the epoch. The leader then gathers again until one clique
+   remains. A breaker stops after autoheal_max_heals rounds in autoheal_window and raises an alarm.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cliques import conflicts, find_cliques, partial_partitions, pick_winner
+
+HELLO_RETRY = 1.0       # resend an unanswered hello (the sim drops messages; TCP may reset)
+VIEW_RETRY = 1.0        # resend an unanswered view request, for as long as that node is up
+MAX_CONFLICTS_KEPT = 1000
+
+
+@dataclass(frozen=True)
+class SaveConflicts:
+    """Action: append these replaced writes to <data_dir>/conflicts.jsonl (runtime/conflicts.py)."""
+    records: tuple
+
+
+def components(node) -> list:
+    return [Autoheal(node)]
+
+
+class Autoheal:
+    name = "autoheal"
+
+    def __init__(self, node):
+        self.node = node
+        m = node.membership
+        self.m = m
+        o = node.options
+        self.enabled = bool(o.get("cluster.autoheal", True))
+        self.delay = o.get("cluster.autoheal_delay", 1000) / 1000
+        self.max_heals = o.get("cluster.autoheal_max_heals", 5)
+        self.window = o.get("cluster.autoheal_window", 600_000) / 1000
+        hb = node.settings.heartbeat_interval
+        self.report_every = max(2.0, 2 * self.delay, 2 * hb)
+        self.round_timeout = max(5.0, 4 * self.delay, node.settings.join_timeout)
+        if self.enabled:
+            node.kv.gate = self
+        self.inc = None
+        self.ep = None                  # data epoch [counter, id]; None = adopt from the first peer
+        # hello state, per peer
+        self.seen: dict = {}            # peer -> its incarnation when we last decided
+        self.lep: dict = {}             # peer -> our epoch when we last shared data with it
+        self.was_down: set = set()
+        self.req: dict = {}             # peer -> {"r", "f"} our outstanding hello
+        self.rounds: dict = {}
+        self.answered: dict = {}        # peer -> (r, our reply fields) for retried hellos
+        self.decided: set = set()
+        self.peer_ep: dict = {}
+        self.split: set = set()         # peers back from a partition: no data until healed
+        self.synced: set = set()        # peers we share data with now
+        self.unsynced: set = set()      # up, hello done, but not sharing data: a heal is due
+        self.hello_at = None
+        self.report_at = None
+        self.down_report: set = set()
+        self.down_report_at = None
+        self.episode = False
+        # leader
+        self.phase = None               # None | "wait" | "gather" | "heal"
+        self.phase_at = None
+        self.gid = 0
+        self.asked: set = set()
+        self.views: dict = {}
+        self.hid = 0
+        self.heals: list = []           # times of heal rounds (breaker)
+        self.alarms: list = []
+        self.stopped_alarm = None
+        # coordinator
+        self.coord = None
+        self.conflicts: list = []       # the latest replaced writes (also on disk via SaveConflicts)
+
+    # ---------- state ----------
+    def snapshot(self) -> dict:
+        return {"ep": self.ep}
+
+    def restore(self, st: dict) -> None:
+        self.ep = st.get("ep")
+
+    def on_start(self, now: float) -> None:
+        self.inc = "%016x" % self.node.rng.getrandbits(64)
+        if self.ep is None:
+            self.ep = self.new_ep(0)
+            self.node.dirty = True
+
+    def new_ep(self, counter: int) -> list:
+        return [counter, "%012x" % self.node.rng.getrandbits(48)]
+
+    def on_joined(self, msg: dict, now: float) -> None:
+        if msg.get("heal"):
+            return       # our own rejoin (below) calls node.on_joined too
+        # A fresh join: take the epoch of the cluster we joined from the first hello.
+        self.ep = None
+        self.split.clear()
+        self.synced.clear()
+        self.unsynced.clear()
+        self.node.dirty = True
+
+    def on_reset(self, now: float) -> None:
+        self.ep = self.new_ep(0)
+        for s in (self.split, self.synced, self.unsynced, self.decided, self.was_down):
+            s.clear()
+        self.req.clear()
+        self.episode = False
+        self.alarms = []
+        self.node.dirty = True
+
+    # ---------- the kv gate ----------
+    def data_peers(self, up: set) -> set:
+        return up & self.synced
+
+    def tag(self, msg: dict) -> dict:
+        msg["ep"] = self.ep
+        return msg
+
+    def accept(self, p: str, msg: dict) -> bool:
+        return p not in self.split and self.ep is not None and msg.get("ep") == self.ep
+
+    # ---------- hello ----------
+    def _fields(self, p: str) -> dict:
+        return {"inc": self.inc, "seen": self.seen.get(p), "down": p in self.was_down,
+                "ep": self.ep, "lep": self.lep.get(p)}
+
+    def on_peer_up(self, p: str, now: float) -> None:
+        self.decided.discard(p)
+        self._refresh(p)
+        self._hello(p, now)
+
+    def _hello(self, p: str, now: float) -> None:
+        r = self.rounds.get(p, 0) + 1
+        self.rounds[p] = r
+        self.req[p] = {"r": r, "f": self._fields(p)}
+        self.node.send(p, dict(self.req[p]["f"], t="heal_hi", r=r, reply=False), "rpc")
+        if self.hello_at is None:
+            self.hello_at = now + HELLO_RETRY
+
+    def on_peer_down(self, p: str, now: float) -> None:
+        if p in self.seen:
+            self.was_down.add(p)
+        self.decided.discard(p)
+        self.req.pop(p, None)
+        self._refresh(p)
+        if self.enabled and self.m.is_member(p):
+            self.down_report.add(p)
+            if self.down_report_at is None:
+                self.down_report_at = now + self.delay
+
+    def _on_hello(self, p: str, msg: dict, now: float) -> None:
+        theirs = {k: msg[k] for k in ("inc", "seen", "down", "ep", "lep")}
+        if msg["reply"]:
+            req = self.req.get(p)
+            if req is None or req["r"] != msg["r"]:
+                return   # an answer to an older round
+            del self.req[p]
+            self._decide(p, req["f"], theirs, now)
+            return
+        prev = self.answered.get(p)
+        if prev and prev[0] == msg["r"] and prev[2] == msg["inc"]:
+            mine = prev[1]   # a retry: answer it exactly as before
+        else:
+            mine = self._fields(p)
+            self.answered[p] = (msg["r"], mine, msg["inc"])
+            self._decide(p, mine, theirs, now)
+        self.node.send(p, dict(mine, t="heal_hi", r=msg["r"], reply=True), "rpc")
+
+    def _decide(self, p: str, mine: dict, theirs: dict, now: float) -> None:
+        """Both ends run this on the same two sets of fields, so they reach the same answer."""
+        unchanged = mine["seen"] == theirs["inc"] and theirs["seen"] == mine["inc"]
+        had_down = mine["down"] or theirs["down"]
+        lineage = mine["ep"] == theirs["ep"] and mine["lep"] == mine["ep"] and theirs["lep"] == theirs["ep"]
+        is_split = unchanged and had_down and lineage and mine["ep"] is not None
+        self.seen[p] = theirs["inc"]
+        self.was_down.discard(p)
+        self.peer_ep[p] = theirs["ep"]
+        self.decided.add(p)
+        if is_split:
+            if not self.split and not self.episode:
+                self.episode = True
+                self.node.emit("partition_occurred", p)
+            if self.enabled:
+                self.split.add(p)
+                self.node.log("warning", "partition: %s was on the other side; no data is shared with it "
+                              "until autoheal decides" % p)
+            else:
+                self.node.log("warning", "partition with %s ended; data merged by last writer wins "
+                              "because cluster.autoheal is off" % p)
+                self.episode = False
+                self.node.emit("partition_healed", p)
+        elif not unchanged:
+            self.split.discard(p)   # a restart ends the split; a second hello without one does not
+        if self.ep is None and theirs["ep"] is not None:
+            self.adopt(theirs["ep"], now, healed=False)
+        self._refresh(p)
+
+    def _refresh(self, p: str) -> None:
+        """Recompute whether we share data with p; catch it up when that starts."""
+        up = p in self.m.up and p in self.decided
+        ok = up and p not in self.split and self.ep is not None and self.peer_ep.get(p) == self.ep
+        if ok:
+            self.lep[p] = self.ep
+            self.unsynced.discard(p)
+            if p not in self.synced:
+                self.synced.add(p)
+                if self.enabled:
+                    self.node.kv.catch_up(p)
+        else:
+            self.synced.discard(p)
+            # A peer with no epoch yet has just joined and takes ours from its first hello.
+            if up and self.enabled and self.peer_ep.get(p) is not None and self.ep is not None:
+                if not self.unsynced:
+                    self.report_at = min(self.report_at or self.node.now, self.node.now)
+                self.unsynced.add(p)
+            else:
+                self.unsynced.discard(p)
+
+    def adopt(self, ep, now: float, healed: bool = True) -> None:
+        self.ep = ep
+        self.node.dirty = True
+        had = self.episode or bool(self.split)
+        self.split.clear()
+        for p in sorted(self.m.up):
+            self.node.send(p, {"t": "heal_ep", "ep": ep}, "rpc")
+        for p in list(self.req):          # hellos in flight carry the old epoch: start over
+            self._hello(p, now)
+        for p in sorted(self.m.up | self.synced | self.unsynced):
+            self._refresh(p)
+        if had and healed:
+            self.episode = False
+            self.node.emit("partition_healed", self.m.me, epoch=ep)
+            self.node.log("info", "partition healed: this node now shares data epoch %s" % ep[1])
+
+    # ---------- time ----------
+    def next_deadline(self):
+        ds = [self.hello_at, self.down_report_at, self.phase_at]
+        if self.unsynced and self.report_at is not None:
+            ds.append(self.report_at)
+        if self.coord:
+            ds.append(self.coord["deadline"])
+        ds = [d for d in ds if d is not None]
+        return min(ds) if ds else None
+
+    def on_tick(self, now: float) -> None:
+        if self.hello_at is not None and now >= self.hello_at:
+            self.hello_at = None
+            for p in sorted(self.req):
+                if p in self.m.up:
+                    self.node.send(p, dict(self.req[p]["f"], t="heal_hi", r=self.req[p]["r"], reply=False), "rpc")
+                else:
+                    del self.req[p]
+            if self.req:
+                self.hello_at = now + HELLO_RETRY
+        if self.unsynced and self.report_at is not None and now >= self.report_at:
+            self.report_at = now + self.report_every
+            self._report(now, split=True)
+        if self.down_report_at is not None and now >= self.down_report_at:
+            self.down_report_at = None
+            down, self.down_report = self.down_report, set()
+            if any(p not in self.m.up for p in down):
+                self._report(now, down=sorted(p for p in down if p not in self.m.up))
+        if self.coord and now >= self.coord["deadline"]:
+            self._coord_finish()
+        if self.phase_at is not None and now >= self.phase_at:
+            self.phase_at = None
+            if self.phase == "wait" or self.phase == "heal":
+                self._gather(now)
+            elif self.phase == "gather":
+                self._gather_retry(now)
+
+    # ---------- reports to the leader ----------
+    def _report(self, now: float, split: bool = False, down=()) -> None:
+        leader = self.m.leader()
+        if leader == self.m.me:
+            self._triggered(now)
+        else:
+            self.node.send(leader, {"t": "heal_report", "split": split, "down": list(down)})
+
+    def _triggered(self, now: float) -> None:
+        if not self.enabled or self.phase is not None:
+            return   # a heal or a gathering is already under way
+        self.phase, self.phase_at = "wait", now + self.delay
+
+    # ---------- leader: gather views, decide ----------
+    def my_view(self) -> dict:
+        return {"ep": self.ep, "split": sorted(p for p in self.split if p in self.m.up),
+                "down": self.m.stopped()}
+
+    def _gather(self, now: float) -> None:
+        if self.m.leader() != self.m.me:
+            self.phase = self.phase_at = None
+            return   # someone older is back: reporters will turn to it
+        self.gid += 1
+        self.phase = "gather"
+        self.views = {self.m.me: self.my_view()}
+        self.asked = set(self.m.running()) - {self.m.me}
+        for p in sorted(self.asked):
+            self.node.send(p, {"t": "heal_view_req", "gid": self.gid})
+        self.phase_at = now + VIEW_RETRY
+        if not self.asked:
+            self._decide_heal(now)
+
+    def _gather_retry(self, now: float) -> None:
+        self.asked &= self.m.up          # a node that went down is out of this heal
+        for p in sorted(self.asked):
+            self.node.send(p, {"t": "heal_view_req", "gid": self.gid})
+        self.phase_at = now + VIEW_RETRY
+        if not self.asked:
+            self._decide_heal(now)
+
+    def _on_view(self, p: str, msg: dict, now: float) -> None:
+        if self.phase != "gather" or msg["gid"] != self.gid or p not in self.asked:
+            return
+        self.asked.discard(p)
+        self.views[p] = {"ep": msg["ep"], "split": list(msg["split"]), "down": list(msg["down"])}
+        if not self.asked:
+            self._decide_heal(now)
+
+    def _age(self, n: str):
+        r = self.m.records.get(n)
+        return (tuple(r["guid"]) if r else (float("inf"), n))
+
+    def _decide_heal(self, now: float) -> None:
+        views = self.views
+        order = sorted(views, key=self._age)
+        cl = find_cliques(order, conflicts(views))
+        partial = partial_partitions(views)
+        alarms = []
+        if partial:
+            alarms.append({"name": "partial_partition", "message": "some running nodes cannot reach each other",
+                           "unreachable": partial})
+        self.phase = self.phase_at = None
+        if len(cl) == 1:
+            if self.stopped_alarm:
+                self.node.log("info", "autoheal: the cluster is whole again; breaker reset")
+            self.stopped_alarm = None
+            self._set_alarms(alarms)
+            if partial:   # keep looking until the network is whole
+                self.phase, self.phase_at = "wait", now + self.report_every
+            return
+        winners = pick_winner(cl)
+        losers = [n for n in order if n not in winners]
+        split_view = {"cliques": cl, "views": views}
+        self.heals = [t for t in self.heals if t > now - self.window]
+        if len(self.heals) >= self.max_heals:
+            if not self.stopped_alarm:
+                self.node.log("error", "autoheal stopped: %d heals in %.0fs did not make one cluster; split "
+                              "view: %s" % (len(self.heals), self.window, cl))
+                self.node.emit("autoheal_stopped", self.m.me, cliques=cl)
+            self.stopped_alarm = {"name": "autoheal_stopped", "message": "%d heals within %.0fs; autoheal "
+                                  "paused until the window passes" % (len(self.heals), self.window),
+                                  "split_view": split_view}
+            self._set_alarms(alarms + [self.stopped_alarm, self._partition_alarm(split_view)])
+            self.phase, self.phase_at = "wait", now + self.report_every   # watch for the window or a fix
+            return
+        self.heals.append(now)
+        self.hid += 1
+        c = winners[0]
+        self._set_alarms(alarms + [self._partition_alarm(split_view)])
+        self.node.log("warning", "autoheal: cluster split in %d parts %s; keeping the %d nodes with %s "
+                      "(coordinator), rejoining %s" % (len(cl), [len(x) for x in cl], len(winners), c, losers))
+        self.node.emit("partition_healing", c, heal=self.hid, winners=winners, losers=losers)
+        plan = {"t": "heal_plan", "hid": self.hid, "winners": winners, "losers": losers, "leader": self.m.me}
+        self.phase, self.phase_at = "heal", now + self.round_timeout
+        if c == self.m.me:
+            self._on_plan(plan, now)
+        else:
+            self.node.send(c, plan, "rpc")
+
+    @staticmethod
+    def _partition_alarm(split_view: dict) -> dict:
+        return {"name": "partition", "message": "cluster split in %d parts" % len(split_view["cliques"]),
+                "split_view": split_view}
+
+    def _set_alarms(self, alarms: list) -> None:
+        if alarms == self.alarms:
+            return
+        self.alarms = alarms
+        for p in sorted(self.m.up):
+            self.node.send(p, {"t": "heal_alarms", "alarms": alarms}, "rpc")
+
+    # ---------- coordinator ----------
+    def _on_plan(self, msg: dict, now: float) -> None:
+        if self.coord:
+            self._coord_finish()
+        me = self.m.me
+        ep = self.new_ep((self.ep[0] if self.ep else 0) + 1)
+        self.adopt(ep, now)
+        waiting = set()
+        for w in msg["winners"]:
+            if w != me:
+                waiting.add(w)
+                self.node.send(w, {"t": "heal_adopt", "hid": msg["hid"], "ep": ep}, "rpc")
+        snap = self.node.kv.entries
+        for n in msg["losers"]:
+            waiting.add(n)
+            self.node.send(n, {"t": "heal_rejoin", "hid": msg["hid"], "ep": ep, "kv": snap}, "rpc")
+        self.coord = {"hid": msg["hid"], "leader": msg["leader"], "waiting": waiting, "rejoined": [],
+                      "losers": set(msg["losers"]), "deadline": now + self.round_timeout / 2}
+        if not waiting:
+            self._coord_finish()
+
+    def _on_ack(self, p: str, msg: dict) -> None:
+        c = self.coord
+        if not c or c["hid"] != msg["hid"] or p not in c["waiting"]:
+            return
+        c["waiting"].discard(p)
+        if p in c["losers"]:
+            c["rejoined"].append(p)
+        if not c["waiting"]:
+            self._coord_finish()
+
+    def _coord_finish(self) -> None:
+        c, self.coord = self.coord, None
+        msg = {"t": "heal_round", "hid": c["hid"], "rejoined": sorted(c["rejoined"])}
+        if c["leader"] == self.m.me:
+            self._on_round(msg, self.node.now)
+        else:
+            self.node.send(c["leader"], msg, "rpc")
+
+    def _on_round(self, msg: dict, now: float) -> None:
+        if self.phase == "heal" and msg["hid"] == self.hid:
+            self._gather(now)
+
+    # ---------- the nodes outside the winning clique ----------
+    def _on_rejoin(self, p: str, msg: dict, now: float) -> None:
+        if msg["ep"] != self.ep:
+            snap = msg["kv"]
+            lost = []
+            wall = self.node.wall_us(now) / 1e6
+            for k, e in sorted(self.node.kv.entries.items()):
+                s = snap.get(k)
+                if s is None or tuple(s["ver"]) < tuple(e["ver"]):
+                    lost.append({"key": k, "value": e["v"], "deleted": e["del"], "node": e["ver"][2],
+                                 "time": e["ver"][0] / 1000, "replaced_at": wall, "coordinator": p,
+                                 "kept": None if s is None or s["del"] else s["v"]})
+            self.node.log("warning", "autoheal: this node was on the losing side; its data is replaced by "
+                          "%s's copy (%d write(s) of the split saved: ekka-ctl cluster conflicts)" % (p, len(lost)))
+            if lost:
+                self.conflicts = (self.conflicts + lost)[-MAX_CONFLICTS_KEPT:]
+                self.node.out.append(SaveConflicts(tuple(lost)))
+            self.episode = True
+            self.node.emit("node_healing", self.m.me, coordinator=p, heal=msg["hid"], conflicts=len(lost))
+            self.node.on_joined({"kv": snap, "heal": p}, now)
+            self.adopt(msg["ep"], now)
+        self.node.send(p, {"t": "heal_ack", "hid": msg["hid"]}, "rpc")
+
+    # ---------- messages ----------
+    def on_message(self, p: str, msg: dict, now: float) -> bool:
+        t = msg["t"]
+        if not t.startswith("heal_"):
+            return False
+        if not self.m.is_member(p):
+            return True
+        if t == "heal_hi":
+            self._on_hello(p, msg, now)
+        elif t == "heal_ep":
+            self.peer_ep[p] = msg["ep"]
+            self._refresh(p)
+        elif t == "heal_report":
+            if self.m.leader() == self.m.me:
+                self._triggered(now)
+            elif self.m.leader() != p:
+                self.node.send(self.m.leader(), msg)   # always towards an older node: no loops
+        elif t == "heal_view_req":
+            self.node.send(p, dict(self.my_view(), t="heal_view", gid=msg["gid"]))
+        elif t == "heal_view":
+            self._on_view(p, msg, now)
+        elif t == "heal_plan":
+            self._on_plan(msg, now)
+        elif t == "heal_adopt":
+            if msg["ep"] != self.ep:
+                self.adopt(msg["ep"], now)
+            self.node.send(p, {"t": "heal_ack", "hid": msg["hid"]}, "rpc")
+        elif t == "heal_rejoin":
+            self._on_rejoin(p, msg, now)
+        elif t == "heal_ack":
+            self._on_ack(p, msg)
+        elif t == "heal_round":
+            self._on_round(msg, now)
+        elif t == "heal_alarms":
+            if p == self.m.leader():
+                self.alarms = msg["alarms"]
+        return True
+
+    # ---------- commands and status ----------
+    def on_command(self, req_id, cmd: str, args: dict, now: float) -> bool:
+        if cmd == "conflicts":
+            self.node.reply(req_id, self.conflicts)
+            return True
+        return False
+
+    def status(self, st: dict) -> None:
+        st["alarms"].extend(self.alarms)
+        st["autoheal"] = {
+            "enabled": self.enabled, "epoch": self.ep[1] if self.ep else None,
+            "split_from": sorted(p for p in self.split if p in self.m.up),
+            "not_sharing_data_with": sorted(self.unsynced),
+            "heal": self.phase, "heals_in_window": len(self.heals),
+        }
