@@ -13,7 +13,6 @@ COMPONENTS: list = [
     "ekka_agent.core.autoheal",     # partitions: detection, deliberate heal (issue 4)
     "ekka_agent.core.autoclean",    # removal of long-down members (issue 4)
     "ekka_agent.core.locks",
-    "ekka_agent.core.autocluster",
 ]
 
 
