@@ -71,50 +71,63 @@ def with_logs(cluster, fn):
 
 # ---------------------------------------------------------------- join time and idle RSS
 
+def _join_one_by_one(nodes, via_ctl: bool):
+    """Join nodes[1:] to nodes[0] one after another; per node: (command returned, running on all)."""
+    seed = nodes[0]
+    ret_t, all_t = [], []
+    for i, node in enumerate(nodes[1:], start=1):
+        t0 = time.monotonic()
+        if via_ctl:
+            r = node.ctl("cluster", "join", seed.name)
+            if r.returncode != 0 or "Join the cluster successfully." not in r.stdout:
+                raise RuntimeError("ekka-ctl cluster join: rc %d: %s" % (r.returncode, r.stdout + r.stderr))
+        else:
+            res = node.call("join", node=seed.name)
+            if res != "ok":
+                raise RuntimeError("join over the control socket answered %r" % (res,))
+        ret_t.append(time.monotonic() - t0)
+        members = nodes[:i + 1]
+        all_t.append(c.time_until(lambda: c.sees_running(members, members), 30, interval=0.005, start=t0))
+    return ret_t, all_t
+
+
 @section("join + idle RSS (ekka)")
 def bench_join_ekka(plan: Plan) -> None:
     rows = []
     for n in plan.join_sizes:
-        with c.BenchCluster(n) as cl:
-            def run():
-                t0 = time.monotonic()
-                nodes = cl.start_all()
-                ready = time.monotonic() - t0
-                seed = nodes[0]
-                ctl_t, all_t = [], []
-                for i, node in enumerate(nodes[1:], start=1):
+        for via_ctl in (True, False):
+            with c.BenchCluster(n) as cl:
+                def run():
                     t0 = time.monotonic()
-                    r = node.ctl("cluster", "join", seed.name)
-                    ctl_t.append(time.monotonic() - t0)
-                    if r.returncode != 0 or "Join the cluster successfully." not in r.stdout:
-                        raise RuntimeError("ekka-ctl cluster join: rc %d: %s" % (r.returncode, r.stdout + r.stderr))
-                    members = nodes[:i + 1]
-                    all_t.append(c.time_until(lambda: c.sees_running(members, members), 30, start=t0))
-                # ekka-ctl's own start-up, to read the join figures against.
-                cli = []
-                for _ in range(3):
-                    t0 = time.monotonic()
-                    seed.ctl("cluster", "status")
-                    cli.append(time.monotonic() - t0)
-                figures.setdefault("ekka_ctl_startup", []).extend(cli)
-                # Idle RSS once the cluster has run a while (a fixed idle window, not a wait).
-                time.sleep(plan.warmup_s)
-                rss = [c.rss_mb(node.proc.pid) for node in nodes]
-                return ready, ctl_t, all_t, rss
-            ready, ctl_t, all_t, rss = with_logs(cl, run)
-        figures["ekka_join_%d" % n] = c.median(all_t)
-        figures["ekka_join_total_%d" % n] = sum(all_t)
-        figures["ekka_rss_%d" % n] = max(rss)
-        figures.setdefault("ekka_rss_all", []).extend(rss)
-        rows.append([n, c.secs(ready), c.ms(c.median(ctl_t)), c.ms(c.median(all_t)), c.ms(max(all_t)),
-                     c.secs(sum(all_t)), "%.1f / %.1f MB" % (c.median(rss), max(rss))])
-    c.print_table("ekka join (ekka-ctl cluster join NODE, one node after another, to one seed)",
-                  ["agents", "all started", "ctl returned (med)", "running on all (med)",
+                    nodes = cl.start_all()
+                    ready = time.monotonic() - t0
+                    ret_t, all_t = _join_one_by_one(nodes, via_ctl)
+                    if not via_ctl:
+                        return ready, ret_t, all_t, None
+                    # ekka-ctl's own start-up, to read the join figures against.
+                    for _ in range(3):
+                        t0 = time.monotonic()
+                        nodes[0].ctl("cluster", "status")
+                        figures.setdefault("ekka_ctl_startup", []).append(time.monotonic() - t0)
+                    # Idle RSS once the cluster has run a while (a fixed idle window, not a wait).
+                    time.sleep(plan.warmup_s)
+                    return ready, ret_t, all_t, [c.rss_mb(node.proc.pid) for node in nodes]
+                ready, ret_t, all_t, rss = with_logs(cl, run)
+            key = "ctl" if via_ctl else "sock"
+            figures["ekka_join_%s_%d" % (key, n)] = c.median(all_t)
+            figures["ekka_join_total_%s_%d" % (key, n)] = sum(all_t)
+            if rss:
+                figures.setdefault("ekka_rss_all", []).extend(rss)
+            rows.append([n, "ekka-ctl" if via_ctl else "control socket", c.secs(ready), c.ms(c.median(ret_t)),
+                         c.ms(c.median(all_t)), c.ms(max(all_t)), c.secs(sum(all_t)),
+                         "%.1f / %.1f MB" % (c.median(rss), max(rss)) if rss else ""])
+    c.print_table("ekka join (cluster join SEED on each node, one after another)",
+                  ["agents", "join via", "all started", "returned (med)", "running on all (med)",
                    "running on all (max)", "whole cluster", "idle RSS med / max"], rows)
-    print("   'running on all' = from starting ekka-ctl until every member lists every joined node "
-          "as running; it includes ekka-ctl's Python start-up (`ekka-ctl cluster status` alone: "
-          "median %s). RSS read after %d s idle." % (c.ms(c.median(figures.get("ekka_ctl_startup", []))),
-                                                  plan.warmup_s))
+    print("   'running on all' = from issuing the join until every member lists every joined node as "
+          "running. Via ekka-ctl it includes the CLI's Python start-up (`ekka-ctl cluster status` "
+          "alone: median %s). RSS read after %d s idle."
+          % (c.ms(c.median(figures.get("ekka_ctl_startup", []))), plan.warmup_s))
 
 
 @section("join + idle RSS (serf)")
@@ -130,9 +143,8 @@ def bench_join_serf(plan: Plan) -> None:
                 node.join(seed)
                 ctl_t.append(time.monotonic() - t0)
                 members = nodes[:i + 1]
-                want = sorted(m.name for m in members)
-                all_t.append(c.time_until(lambda: all(m.alive_names() == want for m in members), 30,
-                                          start=t0))
+                all_t.append(c.time_until(lambda: c.serf_all_alive(members, members), 30,
+                                          interval=0.005, start=t0))
             time.sleep(plan.warmup_s)
             rss = [c.rss_mb(s.proc.pid) for s in nodes]
         figures["serf_join_%d" % n] = c.median(all_t)
@@ -223,8 +235,7 @@ def bench_detect_serf(plan: Plan) -> None:
         nodes = sc.start_all()
         for s in nodes[1:]:
             s.join(nodes[0])
-        names = sorted(s.name for s in nodes)
-        c.time_until(lambda: all(s.alive_names() == names for s in nodes), 30)
+        c.time_until(lambda: c.serf_all_alive(nodes, nodes), 30)
         detect, back = [], []
         for trial in range(plan.serf_detect_trials):
             victim = nodes[trial % 3]
@@ -233,12 +244,12 @@ def bench_detect_serf(plan: Plan) -> None:
             t0 = time.monotonic()
             try:
                 detect.append(c.time_until(
-                    lambda: all(w.members().get(victim.name) == "failed" for w in watchers), 60,
-                    interval=0.02, start=t0))
+                    lambda: all(v.get(victim.name) == "failed" for v in c.serf_views(watchers).values()),
+                    60, interval=0.01, start=t0))
             finally:
                 victim.proc.resume()
             t1 = time.monotonic()
-            back.append(c.time_until(lambda: all(s.alive_names() == names for s in nodes), 60, start=t1))
+            back.append(c.time_until(lambda: c.serf_all_alive(nodes, nodes), 60, start=t1))
     figures["serf_detect_median"] = c.median(detect)
     c.print_table("serf failure detection, 3 agents, default LAN profile: SIGSTOP one agent, poll "
                   "`serf members` on the others",
@@ -307,8 +318,9 @@ def summary(plan: Plan) -> None:
         row("false downs (%d agents, %d s idle)" % (plan.idle_nodes, plan.idle_s), f["false_downs"], "0",
             f["false_downs"] == 0)
     for n in plan.join_sizes:
-        if "ekka_join_%d" % n in f:
-            row("join time per node, %d agents (median)" % n, c.ms(f["ekka_join_%d" % n]), "-", None)
+        if "ekka_join_ctl_%d" % n in f and "ekka_join_sock_%d" % n in f:
+            row("join per node, %d agents, ekka-ctl / socket (med)" % n,
+                "%s / %s" % (c.ms(f["ekka_join_ctl_%d" % n]), c.ms(f["ekka_join_sock_%d" % n])), "-", None)
     for k in ("64 B", "16 KiB"):
         if "write_p50_%s" % k in f:
             row("replicated write %s, 3 agents, p50 / p99" % k,
@@ -317,12 +329,14 @@ def summary(plan: Plan) -> None:
 
     cmp_rows = []
     for n in plan.join_sizes:
-        a, b = f.get("ekka_join_%d" % n), f.get("serf_join_%d" % n)
-        if a is not None and b is not None:
-            cmp_rows.append(["join per node, %d agents (median)" % n, c.ms(a), c.ms(b), c.ratio(a, b)])
-        a, b = f.get("ekka_join_total_%d" % n), f.get("serf_join_total_%d" % n)
-        if a is not None and b is not None:
-            cmp_rows.append(["whole cluster of %d formed" % n, c.secs(a), c.secs(b), c.ratio(a, b)])
+        for key, via in (("ctl", "ekka-ctl"), ("sock", "control socket")):
+            a, b = f.get("ekka_join_%s_%d" % (key, n)), f.get("serf_join_%d" % n)
+            if a is not None and b is not None:
+                cmp_rows.append(["join per node, %d agents, %s (median)" % (n, via), c.ms(a), c.ms(b),
+                                 c.ratio(a, b)])
+            a, b = f.get("ekka_join_total_%s_%d" % (key, n)), f.get("serf_join_total_%d" % n)
+            if a is not None and b is not None:
+                cmp_rows.append(["cluster of %d formed, %s" % (n, via), c.secs(a), c.secs(b), c.ratio(a, b)])
     if f.get("ekka_rss_all") and f.get("serf_rss_all"):
         a, b = c.median(f["ekka_rss_all"]), c.median(f["serf_rss_all"])
         cmp_rows.append(["idle RSS per agent (median)", "%.1f MB" % a, "%.1f MB" % b, c.ratio(a, b)])

@@ -215,6 +215,26 @@ class SerfNode:
         return sorted(n for n, s in self.members().items() if s == "alive")
 
 
+def serf_views(nodes) -> dict:
+    """{node name: {member: status}} from every agent at once (one `serf members` each, run in
+    parallel, so a poll over ten agents costs one CLI start-up, not ten)."""
+    running = [(s, subprocess.Popen([SERF, "members", "-format", "json", "-rpc-addr", s.rpc],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+               for s in nodes]
+    views = {}
+    for s, p in running:
+        out, _ = p.communicate(timeout=10)
+        views[s.name] = ({m["name"]: m["status"] for m in json.loads(out)["members"]}
+                         if p.returncode == 0 else {})
+    return views
+
+
+def serf_all_alive(nodes, members) -> bool:
+    want = sorted(m.name for m in members)
+    return all(sorted(n for n, st in v.items() if st == "alive") == want
+               for v in serf_views(nodes).values())
+
+
 class SerfCluster:
     def __init__(self, n: int):
         self.log_dir = Path(tempfile.mkdtemp(prefix="eksf", dir="/tmp"))
