@@ -87,7 +87,7 @@ def loopback_hosts(n: int, ports_free, tries: int = 200) -> tuple[list[str], int
 # ---------------------------------------------------------------- ekka agents
 
 class BenchCluster(AgentCluster):
-    """N agents named bN@127.0.0.x (one loopback address each, all with the same port offset),
+    """N agents on 127.0.0.x (one loopback address each, all with the same port offset),
     a fresh random cookie, and the agent's default timing unless `cluster_extra` overrides it."""
 
     def __init__(self, n: int, cluster_extra: str = "", log_dir: str | None = None):
@@ -98,7 +98,9 @@ class BenchCluster(AgentCluster):
                          cluster="benchcl")
         self.hosts, self.offset = loopback_hosts(
             n, lambda h, k: _bindable(h, DIST_BASE_PORT + k) and _bindable(h, RPC_BASE_PORT + k))
-        self.names = ["b%d@%s" % (self.offset, h) for h in self.hosts]
+        # bINnOFF@127.0.0.x: the trailing digits (the port offset) are the same on every node,
+        # the index keeps names and log files apart.
+        self.names = ["b%dn%d@%s" % (i + 1, self.offset, h) for i, h in enumerate(self.hosts)]
 
     def config_text(self, name, data_dir, extra="", cookie=None, cluster=None) -> str:
         # No heartbeat/failure_timeout lines: the bench measures the agent's defaults.
