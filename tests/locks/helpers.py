@@ -54,7 +54,8 @@ class History:
         return bad
 
     def token_regressions(self, strategy: str) -> list:
-        """Grants whose token is not above that of every grant that ended before they began."""
+        """Grants whose token is not above that of every grant that ended before they began.
+        (A holder that re-takes a lock it still holds somewhere gets its token again: re-entrant.)"""
         by_res: dict = {}
         for g in self.grants:
             if g["strategy"] == strategy:
@@ -64,7 +65,8 @@ class History:
             gs.sort(key=lambda g: g["start"])
             for i, b in enumerate(gs):
                 for a in gs[:i]:
-                    if a["end"] <= b["start"] and a["token"] >= b["token"]:
+                    if a["end"] <= b["start"] and (a["token"] > b["token"] or
+                                                   (a["token"] == b["token"] and a["holder"] != b["holder"])):
                         bad.append((a, b))
         return bad
 

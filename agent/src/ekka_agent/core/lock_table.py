@@ -106,6 +106,7 @@ class LockTable:
         if op is not None and e["op"] != op:
             return False
         del self.entries[res]
+        self.persist()   # or a restart would bring the lock back until its lease ends
         return True
 
     def drop_node(self, src: str, strategies) -> list:

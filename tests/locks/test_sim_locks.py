@@ -1,0 +1,210 @@
+"""The lock core in the simulator: Ekka's locker scenarios, leases, rollback, restarts, and a
+seeded random checker with partitions and crashes (virtual time, so it is cheap)."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ekka_agent.core.ring import replica_set, stable_hash, walk
+from ekka_agent.sim.cluster import SimCluster
+
+NAMES = ["n%d@127.0.0.1" % i for i in range(1, 6)]
+
+
+def cluster(n=3, seed=1, **kw) -> SimCluster:
+    c = SimCluster(seed=seed, **kw)
+    for name in NAMES[:n]:
+        c.add(name)
+    for name in NAMES[1:n]:
+        assert c.command(name, "join", node=NAMES[0]).ok
+    assert c.run_until(lambda: all(len(c.view(x)["running_nodes"]) == n for x in NAMES[:n]))
+    return c
+
+
+def acq(c, at, res, owner, strategy, lease=5.0):
+    return c.command(at, "lock_acquire", resource=res, owner=owner, strategy=strategy, lease=lease)
+
+
+def entries(c, node):
+    return c.nodes[node].components[[x.name for x in c.nodes[node].components].index("locks")].table.entries
+
+
+def test_ring_hash_is_stable_and_quorum_sets_overlap():
+    assert stable_hash("abc") == 0xba7816bf8f01cfea      # SHA-256 prefix: the same in every process
+    assert replica_set([], "r") == ([], 0)                # an empty node list
+    members = ["m%d" % i for i in range(9)]
+    for res in ("a", "b", "c"):
+        reps, need = replica_set(members, res)
+        assert (len(reps), need) == (5, 3) and reps == walk(members, res)[:5]
+    for n in range(1, 8):
+        reps, need = replica_set(members[:n], "x")
+        assert need == min(3, n // 2 + 1) and 2 * need > len(reps)
+
+
+@pytest.mark.parametrize("strategy", ["local", "leader", "quorum", "all"])
+def test_acquire_release(strategy):
+    c = cluster()
+    a, b = NAMES[1], NAMES[2] if strategy != "local" else NAMES[1]
+    r = acq(c, a, "res", "o1", strategy)
+    assert r.ok and r.result["strategy"] == strategy
+    assert acq(c, a, "res", "o1", strategy).result["token"] == r.result["token"]   # re-entrant
+    no = acq(c, b, "res", "o2", strategy)
+    assert (no.ok, no.error) == (False, "locked") and "held by o1" in no.message
+    rel = c.command(a, "lock_release", resource="res", owner="o1")
+    assert rel.ok and rel.result["released"]
+    assert c.command(a, "lock_release", resource="res", owner="o1").result["released"] is False
+    again = acq(c, b, "res", "o2", strategy)
+    assert again.ok and again.result["token"] > r.result["token"]
+
+
+def test_acquire_fails_with_empty_node_list():
+    c = cluster(1)
+    locks = [x for x in c.nodes[NAMES[0]].components if x.name == "locks"][0]
+    replies = []
+    oid = locks._new_op(replies.append, "acquire", "r", "o", "quorum", 5.0, c.now, asked=[], need=1)
+    locks.start_round(oid, c.now)
+    assert [(r.ok, r.error) for r in replies] == [(False, "no_nodes")]
+
+
+@pytest.mark.parametrize("strategy", ["quorum", "all"])
+def test_acquire_fails_when_all_nodes_are_down(strategy):
+    c = cluster()
+    for n in NAMES[1:3]:
+        c.crash(n)
+    assert c.run_until(lambda: c.view(NAMES[0])["running_nodes"] == [NAMES[0]])
+    r = acq(c, NAMES[0], "res", "o", strategy)
+    assert (r.ok, r.error) == (False, "no_quorum")
+    assert entries(c, NAMES[0]) == {}
+
+
+def test_acquire_fails_when_a_call_fails_and_rolls_back():
+    c = cluster()
+    # n3 stops answering before anyone notices it: the call to it times out (or its peer goes
+    # down); the reservation n2 made is released again.
+    c.net.block(NAMES[0], NAMES[2])
+    r = acq(c, NAMES[0], "res", "o", "all")
+    assert not r.ok and r.error in ("timeout", "node_down")
+    c.run(0.1)
+    assert entries(c, NAMES[0]) == {} and entries(c, NAMES[1]) == {}
+
+
+def test_rollback_keeps_an_earlier_reentrant_hold():
+    c = cluster()
+    assert acq(c, NAMES[0], "res", "o", "quorum").ok
+    c.net.block(NAMES[0], NAMES[1])
+    c.net.block(NAMES[0], NAMES[2])
+    assert not acq(c, NAMES[0], "res", "o", "all").ok      # a different strategy: refused
+    c.net.heal()
+    assert "res" in entries(c, NAMES[0])
+
+
+def test_lease_expires_and_renew_extends():
+    c = cluster()
+    assert acq(c, NAMES[0], "res", "o1", "quorum", lease=2).ok
+    c.run(1.5)
+    assert c.command(NAMES[0], "lock_renew", resource="res", owner="o1", strategy="quorum", lease=2).ok
+    c.run(1.5)
+    assert acq(c, NAMES[1], "res", "o2", "quorum").error == "locked"
+    c.run(0.6)
+    assert acq(c, NAMES[1], "res", "o2", "quorum").ok
+    r = c.command(NAMES[0], "lock_renew", resource="res", owner="o1", strategy="quorum", lease=2)
+    assert (r.ok, r.error) == (False, "lost")
+
+
+def test_node_down_frees_leader_locks_at_once_and_quorum_locks_at_lease_end():
+    c = cluster()
+    assert acq(c, NAMES[2], "l", "o", "leader", lease=30).ok
+    assert acq(c, NAMES[2], "q", "o", "quorum", lease=10).ok
+    t0 = c.now
+    c.crash(NAMES[2])
+    assert c.run_until(lambda: acq(c, NAMES[1], "l", "p", "leader").ok, timeout=10)
+    assert c.now - t0 < 10
+    assert c.run_until(lambda: acq(c, NAMES[1], "q", "p", "quorum").ok, timeout=20)
+    assert c.now - t0 >= 10
+
+
+def test_tokens_survive_restarts():
+    c = cluster()
+    last = 0
+    for i in range(3):
+        r = acq(c, NAMES[i], "res", "o%d" % i, "quorum")
+        assert r.result["token"] > last
+        last = r.result["token"]
+        c.command(NAMES[i], "lock_release", resource="res", owner="o%d" % i)
+    for n in NAMES[:3]:
+        c.crash(n)
+    for n in NAMES[:3]:
+        c.restart(n)
+    assert c.run_until(lambda: len(c.view(NAMES[0])["running_nodes"]) == 3)
+    assert acq(c, NAMES[0], "res", "x", "quorum").result["token"] > last
+
+
+def test_a_minority_side_cannot_grant():
+    c = cluster(5)
+    c.net.partition(NAMES[:2], NAMES[2:])
+    assert c.run_until(lambda: len(c.view(NAMES[0])["running_nodes"]) == 2
+                       and len(c.view(NAMES[4])["running_nodes"]) == 3)
+    for strategy in ("quorum", "all"):
+        assert not acq(c, NAMES[0], "res-" + strategy, "minority", strategy).ok
+    assert acq(c, NAMES[4], "res-quorum", "majority", "quorum").ok
+    assert not acq(c, NAMES[4], "res-all", "majority", "all").ok   # all needs every member
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_faults_never_give_two_holders(seed):
+    """Clients on 5 nodes take, renew and release 3 locks while nodes crash and restart and
+    the network splits; every grant's trusted time is checked against all others."""
+    c = cluster(5, seed=seed)
+    rng = random.Random(seed)
+    grants, held = [], {}       # held: client -> grant dict being trusted
+    clients = [(NAMES[i % 5], "c%d" % i) for i in range(10)]
+    lease = 1.0
+    end = c.now + 120
+    while c.now < end:
+        roll = rng.random()
+        if roll < 0.03:
+            victim = rng.choice(NAMES)
+            if victim in c.alive and len(c.alive) > 2:
+                c.crash(victim)
+            elif victim not in c.alive:
+                c.restart(victim)
+        elif roll < 0.05:
+            k = rng.randint(1, 4)
+            shuffled = rng.sample(NAMES, 5)
+            c.net.partition(shuffled[:k], shuffled[k:])
+        elif roll < 0.08:
+            c.net.heal()
+        node, who = rng.choice(clients)
+        if node not in c.alive:
+            held.pop(who, None)
+            c.run(0.05)
+            continue
+        strategy = "quorum" if who in ("c0", "c1", "c2", "c3", "c4", "c5") else "all"
+        res = "%s-%d" % (strategy, rng.randint(0, 1))
+        g = held.get(who)
+        t0 = c.now
+        if g is None:
+            r = acq(c, node, res, who, strategy, lease)
+            if r and r.ok:
+                held[who] = g = dict(resource=res, strategy=strategy, holder=who, token=r.result["token"],
+                                     start=c.now, end=t0 + lease)
+                grants.append(g)
+        elif rng.random() < 0.5:
+            r = c.command(node, "lock_renew", resource=g["resource"], owner=who, strategy=g["strategy"], lease=lease)
+            if r and r.ok and c.now < g["end"]:
+                g["end"] = t0 + lease
+            else:
+                held.pop(who)
+        else:
+            g["end"] = min(g["end"], c.now)
+            held.pop(who)
+            c.command(node, "lock_release", resource=g["resource"], owner=who, strategy=g["strategy"])
+        c.run(rng.uniform(0.01, 0.2))
+    from .helpers import History
+    h = History()
+    h.grants = grants
+    assert len(grants) > 50
+    for strategy in ("quorum", "all"):
+        assert h.overlaps(strategy) == []
+        assert h.token_regressions(strategy) == []
