@@ -197,3 +197,9 @@ def load_config(path: str | None, environ=None, text: str | None = None) -> Conf
     raw = read_raw(path, text)
     raw.update(_from_env(os.environ if environ is None else environ))
     return validate(raw, source=path or "")
+
+
+# Feature modules whose cross-key rules register themselves when imported.
+CHECK_MODULES = ("ekka_agent.discovery.checks",)
+for _mod in CHECK_MODULES:
+    __import__(_mod)

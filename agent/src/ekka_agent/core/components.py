@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 COMPONENTS: list = [
+    "ekka_agent.core.autocluster",
     "ekka_agent.core.autoheal",     # partitions: detection, deliberate heal (issue 4)
     "ekka_agent.core.autoclean",    # removal of long-down members (issue 4)
     "ekka_agent.core.locks",

@@ -54,6 +54,11 @@ class NodeCore:
             self._command(event, now)
         elif isinstance(event, ev.Stop):
             self._each("on_stop", now)
+        else:
+            # Events of a component's own runtime helper (discovery results, ...).
+            for c in self.components:
+                if hasattr(c, "on_event") and c.on_event(event, now):
+                    break
         out, self.out = self.out, []
         return out
 
@@ -108,6 +113,10 @@ class NodeCore:
     # ---------- commands ----------
     def _command(self, c: ev.Command, now: float) -> None:
         a, m, rid = c.args or {}, self.membership, c.req_id
+        for comp in self.components:
+            # A component may wrap the reply of a built-in command (autocluster: leave).
+            if hasattr(comp, "before_command"):
+                rid = comp.before_command(rid, c.cmd, a, now)
         try:
             if c.cmd == "status":
                 return self.reply(rid, self.status())

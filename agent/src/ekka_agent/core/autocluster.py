@@ -1,0 +1,419 @@
+"""Autocluster: the decisions of node discovery, with no I/O.
+
+One round: [lock] -> discover -> probe each discovered node over RPC -> decide -> [join] ->
+[register] -> [unlock]. The strategy's I/O (static list, multicast, DNS, etcd, Kubernetes) is
+done by runtime/discovery_extra.py, which carries out DiscOp actions and feeds DiscResult
+events back. Probes ("disc_probe") are answered by every node, so each node learns which
+cluster the others are in, how many run there and how old it is.
+
+Never two clusters (peers.md pain points 1 and 2):
+- formation: among nodes that are still alone, all agree on the lowest node name; the others
+  join it (optionally only once cluster.bootstrap_expect nodes are seen). With a strategy
+  that has a lock (etcd), formation happens under the lock: the holder joins whoever is
+  registered, and registers before it unlocks, so rounds are strictly ordered.
+- merge: a cluster that sees another cluster of the same name (formed during a partition,
+  say) joins it when that one is larger, or equal and older (smaller oldest-member guid).
+Rounds repeat after success too (cluster.autocluster.interval), which is what finds a
+second cluster after a partition heals. A probe from a stranger starts a round soon.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STRATEGIES_WITH_LOCK = ("etcd",)
+STRATEGIES_WITH_REGISTRY = ("etcd",)
+
+LEAVE_NOTICE = ("Automatic cluster discovery is disabled on this node: %s to avoid re-joining the same "
+                "cluster again. To enable it run: 'ekka-ctl cluster discovery enable' or restart the node.")
+
+
+# ---- action (core -> runtime) and event (runtime -> core) ----
+@dataclass(frozen=True)
+class DiscOp:
+    """Ask the strategy to do one of discover, lock, unlock, register, unregister."""
+    op: str
+    round: int = 0
+
+
+@dataclass(frozen=True)
+class DiscResult:
+    op: str
+    round: int
+    ok: bool
+    nodes: tuple = ()
+    error: str = ""
+    info: dict = field(default_factory=dict)
+
+
+def cluster_rank(size: int, oldest, name: str, cid: str) -> tuple:
+    """Sort key, best first: larger, then (alone) the lowest name or (grouped) the oldest."""
+    tie = (0, name) if size <= 1 else (1, tuple(oldest or ()))
+    return (-size, tie, cid)
+
+
+def decide(me: dict, infos: dict, locked: bool = False, expect: int = 0):
+    """Whom to join, from my view and the probe answers of the other nodes.
+
+    me: {name, cid, size, oldest}; infos: {node: {cid, size, oldest, enabled}} for nodes that
+    answered. Returns ("join", node, reason) | ("wait", None, reason) | ("stay", None, "").
+    """
+    clusters: dict = {}
+    for n, i in sorted(infos.items()):
+        if not i.get("enabled") or i["cid"] == me["cid"] or n == me["name"]:
+            continue
+        c = clusters.setdefault(i["cid"], {"size": 0, "oldest": None, "nodes": []})
+        c["size"] = max(c["size"], int(i["size"]))
+        o = tuple(i["oldest"]) if i.get("oldest") else None
+        if o is not None and (c["oldest"] is None or o < c["oldest"]):
+            c["oldest"] = o
+        c["nodes"].append(n)
+    if not clusters:
+        return ("stay", None, "")
+
+    def rank(cid, c):
+        return cluster_rank(c["size"], c["oldest"], min(c["nodes"]), cid)
+
+    best_cid, best = min(clusters.items(), key=lambda kv: rank(*kv))
+    target = min(best["nodes"])
+    if locked and me["size"] <= 1:
+        return ("join", target, "holding the discovery lock, joins the cluster of %s" % target)
+    mine = cluster_rank(me["size"], me["oldest"], me["name"], me["cid"])
+    if mine <= rank(best_cid, best):
+        return ("stay", None, "")
+    if me["size"] <= 1 and best["size"] <= 1 and expect > 1:
+        alone = 1 + sum(1 for c in clusters.values() if c["size"] <= 1)
+        if alone < expect:
+            return ("wait", None, "bootstrap_expect = %d: %d node(s) seen, waiting for more" % (expect, alone))
+    if me["size"] <= 1:
+        return ("join", target, "joins %s" % target)
+    return ("join", target, "merge: this cluster (%d running) joins the cluster of %s (%d running)"
+            % (me["size"], target, best["size"]))
+
+
+class AutoCluster:
+    name = "autocluster"
+
+    def __init__(self, node):
+        self.node = node
+        o = node.options
+        self.strategy = o.get("cluster.discovery_strategy", "manual")
+        self.enabled = self.strategy != "manual"
+        self.interval = o.get("cluster.autocluster.interval", 5000) / 1000
+        self.retry_min = o.get("cluster.autocluster.retry_min", 500) / 1000
+        self.retry_max = o.get("cluster.autocluster.retry_max", 5000) / 1000
+        self.probe_timeout = o.get("cluster.autocluster.probe_timeout", 2000) / 1000
+        self.expect = o.get("cluster.bootstrap_expect", 0)
+        self.has_lock = self.strategy in STRATEGIES_WITH_LOCK
+        self.has_registry = self.strategy in STRATEGIES_WITH_REGISTRY
+        self.round = 0
+        self.phase = "idle"          # idle | locking | discovering | probing | joining | registering | unlocking
+        self.next_run = None
+        self.deadline = None
+        self.backoff = self.retry_min
+        self.locked = False
+        self.dry = False             # a round only to answer `discovery status` (no join/register)
+        self.registered = False
+        self.discovered: list = []
+        self.answers: dict = {}
+        self.unreachable: dict = {}
+        self.strategy_info: dict = {}
+        self.last_error = ""
+        self.round_error = ""        # what went wrong in the current round (lock, discover, register)
+        self.last_decision = ""
+        self.last_done = None
+        self.waiting_status: list = []
+        self.merges = 0
+        self.joins = 0
+
+    # ---------- hooks ----------
+    def on_start(self, now: float) -> None:
+        if self.enabled:
+            self.next_run = now
+
+    def next_deadline(self):
+        ds = [d for d in (self.next_run, self.deadline) if d is not None]
+        return min(ds) if ds else None
+
+    def on_tick(self, now: float) -> None:
+        if self.deadline is not None and now >= self.deadline:
+            self.deadline = None
+            if self.phase == "probing":
+                for n in self.pending_probes():
+                    self.unreachable[n] = ("no answer to the discovery probe within %.1fs (not running, other "
+                                           "cookie or cluster name, or unreachable)" % self.probe_timeout)
+                self.after_probe(now)
+        if self.next_run is not None and now >= self.next_run and self.phase == "idle":
+            self.next_run = None
+            self.begin(now, dry=not self.enabled)
+
+    def on_event(self, e, now: float) -> bool:
+        if not isinstance(e, DiscResult):
+            return False
+        if e.round != self.round and e.op not in ("unregister", "register"):
+            return True  # a late answer from an earlier round
+        if e.op == "lock":
+            self.on_locked(e, now)
+        elif e.op == "discover":
+            self.on_discovered(e, now)
+        elif e.op == "register":
+            if e.ok:
+                if not self.registered:
+                    self.node.log("info", "autocluster: registered this node with %s" % self.strategy)
+                self.registered = True
+            else:
+                self.fail(now, "register failed: %s" % e.error)
+            if self.phase == "registering":
+                self.finish(now)
+        elif e.op == "unregister":
+            if e.ok:
+                self.node.log("info", "autocluster: unregistered this node from %s" % self.strategy)
+            else:
+                self.node.log("warning", "autocluster: unregister failed: %s" % e.error)
+        elif e.op == "unlock":
+            if not e.ok:
+                self.node.log("warning", "autocluster: unlock failed (the lock expires by itself): %s" % e.error)
+            self.locked = False
+            if self.phase == "unlocking":
+                self.end_round(now)
+        return True
+
+    def on_message(self, p: str, msg: dict, now: float) -> bool:
+        t = msg.get("t")
+        if t == "disc_probe":
+            self.node.send(p, dict(self.info(), t="disc_info", r=msg.get("r")), "rpc")
+            if (self.enabled and self.phase == "idle" and not self.node.membership.is_member(p)
+                    and p not in self.answers):
+                # A node we have not heard from is looking for its cluster: look again soon.
+                soon = now + self.retry_min * (0.1 + 0.4 * self.node.rng.random())
+                if self.next_run is None or self.next_run > soon:
+                    self.next_run = soon
+                self.backoff = self.retry_min
+            return True
+        if t == "disc_info":
+            if self.phase == "probing" and msg.get("r") == self.round and p in self.discovered:
+                self.answers[p] = {k: msg.get(k) for k in ("cid", "size", "oldest", "enabled", "members")}
+                self.unreachable.pop(p, None)
+                if not self.pending_probes():
+                    self.deadline = None
+                    self.after_probe(now)
+            return True
+        return False
+
+    def on_command(self, rid, cmd: str, args: dict, now: float) -> bool:
+        if cmd == "discovery_status":
+            self.waiting_status.append(rid)
+            if self.phase == "idle":
+                self.next_run = None
+                self.begin(now, dry=not self.enabled)
+            return True
+        if cmd == "discovery_enable":
+            if self.strategy == "manual":
+                self.node.reply_error(rid, "manual_strategy", message="cluster.discovery_strategy is manual: "
+                                      "there is nothing to discover; set a strategy in the config")
+                return True
+            was = self.enabled
+            self.enabled = True
+            self.backoff = self.retry_min
+            if self.phase == "idle":
+                self.next_run = now
+            if not was:
+                self.node.log("info", "autocluster: automatic cluster discovery enabled")
+            self.node.reply(rid, "ok")
+            return True
+        if cmd == "discovery_disable":
+            self.disable(now, "by command")
+            self.node.reply(rid, "ok")
+            return True
+        return False
+
+    def before_command(self, rid, cmd: str, args: dict, now: float):
+        """Leaving by hand turns discovery off, as in EMQX 5, and the reply says so."""
+        if cmd != "leave" or not self.enabled:
+            return rid
+        me, node = self.node.name, self.node
+
+        def done(r):
+            if r.ok:
+                self.disable(node.now, "after a manual leave")
+                node.reply(rid, {"result": "ok", "notice": LEAVE_NOTICE % me})
+            else:
+                node.reply_error(rid, r.error, (r.extra or {}).get("node"), r.message)
+        return done
+
+    def on_stop(self, now: float) -> None:
+        self.next_run = self.deadline = None
+
+    def status(self, st: dict) -> None:
+        st["discovery"] = {"enabled": self.enabled, "strategy": self.strategy}
+
+    # ---------- the round ----------
+    def begin(self, now: float, dry: bool = False) -> None:
+        self.round += 1
+        self.dry = dry
+        self.answers, self.unreachable = {}, {}
+        self.round_error = ""
+        if self.strategy == "manual":
+            self.discovered = []
+            return self.end_round(now)
+        if self.has_lock and not dry and not self.node.membership.others():
+            self.phase = "locking"
+            self.node.out.append(DiscOp("lock", self.round))
+        else:
+            self.phase = "discovering"
+            self.node.out.append(DiscOp("discover", self.round))
+
+    def on_locked(self, e: DiscResult, now: float) -> None:
+        if self.phase != "locking":
+            return
+        if not e.ok:
+            return self.fail(now, "lock failed: %s" % e.error, end=True)
+        self.locked = True
+        self.phase = "discovering"
+        self.node.out.append(DiscOp("discover", self.round))
+
+    def on_discovered(self, e: DiscResult, now: float) -> None:
+        if self.phase != "discovering":
+            return
+        if not e.ok:
+            return self.fail(now, "discovery failed: %s" % e.error, end=True)
+        self.discovered = sorted(set(e.nodes))
+        self.strategy_info = dict(e.info or {})
+        self.phase = "probing"
+        for n in self.pending_probes():
+            self.node.send(n, {"t": "disc_probe", "r": self.round}, "rpc")
+        if self.pending_probes():
+            self.deadline = now + self.probe_timeout
+        else:
+            self.after_probe(now)
+
+    def pending_probes(self) -> list:
+        return [n for n in self.discovered if n != self.node.name and n not in self.answers
+                and n not in self.unreachable]
+
+    def after_probe(self, now: float) -> None:
+        self.phase = "deciding"
+        if self.dry or not self.enabled:
+            return self.finish(now)
+        m = self.node.membership
+        me = dict(self.info(), name=self.node.name)
+        what, target, why = decide(me, self.answers, locked=self.locked, expect=self.expect)
+        self.last_decision = why
+        if what == "join":
+            self.phase = "joining"
+            merge = me["size"] > 1
+            old = m.cluster_id
+
+            def joined(r, target=target, merge=merge, old=old, why=why):
+                if r.ok and r.result == "ok":
+                    self.joins += 1
+                    if merge:
+                        self.merges += 1
+                        self.node.emit("cluster_merge", self.node.name, into=target, old_cluster=old,
+                                       cluster_id=m.cluster_id)
+                    self.node.log("info" if not merge else "warning", "autocluster: %s: done" % why)
+                elif not r.ok:
+                    self.last_error = "join %s failed: %s" % (target, r.error)
+                    self.node.log("warning", "autocluster: %s" % self.last_error)
+                self.after_join(self.node.now)
+            self.node.log("info" if not merge else "warning", "autocluster: %s" % why)
+            m.cmd_join(joined, target, now)
+        elif what == "wait":
+            self.node.log("info", "autocluster: %s" % why)
+            self.after_join(now)
+        else:
+            self.after_join(now)
+
+    def after_join(self, now: float) -> None:
+        if self.phase not in ("joining", "deciding"):
+            return
+        if self.has_registry and not self.registered and self.enabled and not self.dry:
+            self.phase = "registering"
+            self.node.out.append(DiscOp("register", self.round))
+        else:
+            self.finish(now)
+
+    def finish(self, now: float) -> None:
+        if self.locked:
+            self.phase = "unlocking"
+            self.node.out.append(DiscOp("unlock", self.round))
+            return
+        self.end_round(now)
+
+    def fail(self, now: float, why: str, end: bool = False) -> None:
+        if why != self.last_error:
+            self.node.log("warning", "autocluster: %s; retrying with backoff" % why)
+        self.last_error = self.round_error = why
+        if end:
+            self.finish(now)
+
+    def end_round(self, now: float) -> None:
+        self.phase = "idle"
+        self.deadline = None
+        ok = self.satisfied()
+        if ok:
+            if self.last_error:
+                self.node.log("info", "autocluster: recovered (%s)" % self.last_error)
+            self.last_error = ""
+            self.last_done = now
+            self.backoff = self.retry_min
+            wait = self.interval
+        else:
+            wait = self.backoff
+            self.backoff = min(self.retry_max, self.backoff * 2)
+        if self.enabled:
+            self.next_run = now + wait * (0.5 + 0.5 * self.node.rng.random())
+        for rid in self.waiting_status:
+            self.node.reply(rid, self.describe(now))
+        self.waiting_status = []
+
+    def satisfied(self) -> bool:
+        """In one cluster with every live discovered node that takes part in discovery."""
+        if self.round_error:
+            return False
+        if self.has_registry and not self.registered:
+            return False
+        cid = self.node.membership.cluster_id
+        live = [i for i in self.answers.values() if i.get("enabled")]
+        if not live:
+            return bool(self.node.membership.others())
+        return all(i["cid"] == cid for i in live)
+
+    # ---------- views ----------
+    def info(self) -> dict:
+        m = self.node.membership
+        run = m.running()
+        oldest = min((tuple(m.records[n]["guid"]) for n in run if n in m.records), default=())
+        return {"cid": m.cluster_id, "size": len(run), "oldest": list(oldest), "enabled": self.enabled,
+                "members": m.members()}
+
+    def disable(self, now: float, why: str) -> None:
+        was = self.enabled
+        self.enabled = False
+        self.next_run = None
+        if was:
+            self.node.log("info", "autocluster: automatic cluster discovery disabled %s" % why)
+        if self.registered:
+            self.registered = False
+            self.node.out.append(DiscOp("unregister", self.round))
+
+    def describe(self, now: float) -> dict:
+        m = self.node.membership
+        members = set(m.members())
+        others = {n: {"cluster_id": i["cid"], "running": i["size"], "discovery_enabled": i["enabled"]}
+                  for n, i in sorted(self.answers.items()) if n not in members}
+        return {
+            "enabled": self.enabled, "strategy": self.strategy, "node": self.node.name,
+            "cluster_id": m.cluster_id, "discovered": self.discovered,
+            "members": sorted(n for n in self.discovered if n in members),
+            "not_members": sorted(n for n in self.discovered if n not in members),
+            "other_clusters": others,
+            "unreachable": dict(sorted(self.unreachable.items())),
+            "registered": self.registered if self.has_registry else None,
+            "bootstrap_expect": self.expect, "error": self.last_error, "last_decision": self.last_decision,
+            "joins": self.joins, "merges": self.merges, "strategy_info": self.strategy_info,
+        }
+
+
+def components(node) -> list:
+    # Always present: even a manual node answers probes, so others see it and its cluster.
+    return [AutoCluster(node)]

@@ -1,0 +1,131 @@
+"""Autocluster on the simulated network: many nodes started at once (random delays) form exactly
+one cluster, over several seeds; a partition during formation gives two clusters, which merge
+into one when it heals. The discovery strategy here is a static list answered by the test."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ekka_agent.core.autocluster import DiscOp, DiscResult, decide
+from ekka_agent.core.settings import Settings
+from ekka_agent.sim.cluster import SimCluster
+
+OPTS = {"cluster.discovery_strategy": "static", "cluster.autocluster.interval": 2000,
+        "cluster.autocluster.retry_min": 300, "cluster.autocluster.retry_max": 3000,
+        "cluster.autocluster.probe_timeout": 1000}
+
+
+class DiscoverySim(SimCluster):
+    """SimCluster that answers DiscOp actions: `discover` returns every name in self.seeds."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.seeds: list = []
+        self.clusters_seen: set = set()
+
+    def _act(self, src, a):
+        if isinstance(a, DiscOp):
+            res = DiscResult(a.op, a.round, True, nodes=tuple(self.seeds) if a.op == "discover" else ())
+            self.net.later(self.net.latency(), self._feed, src, res)
+            return
+        super()._act(src, a)
+
+    def cluster_ids(self, names=None) -> set:
+        return {self.nodes[n].membership.cluster_id for n in (names or self.alive)}
+
+    def one_cluster(self, names=None) -> bool:
+        names = names or sorted(self.alive)
+        views = {tuple(self.nodes[n].membership.running()) for n in names}
+        return len(self.cluster_ids(names)) == 1 and views == {tuple(sorted(names))}
+
+
+def start_all(sim: DiscoverySim, names, spread: float, rng: random.Random) -> None:
+    for n in names:
+        sim.net.at(rng.uniform(0, spread), sim.add, n)
+
+
+def names_of(k: int) -> list:
+    return ["n%02d@10.0.%d.%d" % (i, i // 200, i % 200 + 1) for i in range(k)]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fifty_nodes_at_once_form_one_cluster(seed):
+    rng = random.Random(seed)
+    sim = DiscoverySim(seed=seed, settings=Settings(), options=OPTS)
+    names = names_of(52)
+    sim.seeds = names
+    start_all(sim, names, spread=2.0, rng=rng)
+    sim.run(2.1)
+    assert sim.run_until(lambda: sim.one_cluster(names), timeout=60, step=0.25), sim.member_sets()
+    # and it stays one: later rounds change nothing
+    cid = sim.cluster_ids()
+    sim.run(2.5)
+    assert sim.cluster_ids() == cid and sim.one_cluster(names)
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_partition_during_formation_then_heal_merges(seed):
+    rng = random.Random(seed)
+    sim = DiscoverySim(seed=seed, settings=Settings(), options=OPTS)
+    names = names_of(24)
+    sim.seeds = names
+    left, right = names[::2], names[1::2]
+    sim.net.partition(left, right)
+    start_all(sim, names, spread=1.0, rng=rng)
+    sim.run(1.1)
+    assert sim.run_until(lambda: sim.one_cluster(left) and sim.one_cluster(right), timeout=60, step=0.25)
+    assert len(sim.cluster_ids()) == 2
+    sim.net.heal()
+    assert sim.run_until(lambda: sim.one_cluster(names), timeout=90, step=0.25), sim.member_sets()
+    merges = [e for _, _, e in sim.events if e["event"] == "cluster_merge"]
+    assert merges, "the smaller (or younger) cluster's nodes log a merge"
+
+
+def test_leave_disables_discovery_until_enabled():
+    sim = DiscoverySim(seed=5, settings=Settings(), options=OPTS)
+    names = names_of(3)
+    sim.seeds = names
+    for n in names:
+        sim.add(n)
+    assert sim.run_until(lambda: sim.one_cluster(names), timeout=30)
+    r = sim.command(names[2], "leave")
+    assert r.ok and "discovery is disabled" in r.result["notice"]
+    sim.run(10)
+    assert sim.nodes[names[2]].membership.others() == []
+    assert sim.one_cluster(names[:2])
+    assert sim.command(names[2], "discovery_enable").ok
+    assert sim.run_until(lambda: sim.one_cluster(names), timeout=30)
+
+
+def test_bootstrap_expect_waits_for_enough_nodes():
+    sim = DiscoverySim(seed=9, settings=Settings(), options=dict(OPTS, **{"cluster.bootstrap_expect": 3}))
+    names = names_of(3)
+    sim.seeds = names
+    sim.add(names[0])
+    sim.add(names[1])
+    sim.run(10)
+    assert all(not sim.nodes[n].membership.others() for n in names[:2])
+    sim.add(names[2])
+    assert sim.run_until(lambda: sim.one_cluster(names), timeout=30)
+
+
+def test_decide_rules():
+    me = {"name": "b@h", "cid": "B", "size": 1, "oldest": [5, "b@h"]}
+    alone = lambda cid, n: {"cid": cid, "size": 1, "oldest": [1, n], "enabled": True}  # noqa: E731
+    # formation: the lowest name among nodes that are alone
+    assert decide(me, {"a@h": alone("A", "a@h"), "c@h": alone("C", "c@h")})[:2] == ("join", "a@h")
+    assert decide(dict(me, name="a@h"), {"b@h": alone("B", "b@h")})[0] == "stay"
+    # a disabled node is never a target
+    assert decide(me, {"a@h": dict(alone("A", "a@h"), enabled=False)})[0] == "stay"
+    # bigger wins over lower name; equal size: the older (smaller oldest guid) wins
+    big = {"cid": "X", "size": 3, "oldest": [9, "x@h"], "enabled": True}
+    assert decide(dict(me, name="a@h"), {"x@h": big})[:2] == ("join", "x@h")
+    mine = {"name": "m@h", "cid": "M", "size": 3, "oldest": [3, "m@h"]}
+    assert decide(mine, {"x@h": big})[0] == "stay"
+    assert decide(dict(mine, oldest=[10, "m@h"]), {"x@h": big})[0] == "join"
+    # bootstrap_expect holds formation back, not joining an existing cluster
+    assert decide(me, {"a@h": alone("A", "a@h")}, expect=3)[0] == "wait"
+    assert decide(me, {"x@h": big}, expect=5)[0] == "join"
+    # under the etcd lock a lone node joins whoever is registered
+    assert decide(dict(me, name="a@h"), {"b@h": alone("B2", "b@h")}, locked=True)[:2] == ("join", "b@h")
