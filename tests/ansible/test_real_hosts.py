@@ -30,11 +30,13 @@ def deps_wheelhouse() -> Path:
     pyproject = (REPO / "agent" / "pyproject.toml").read_bytes()
     import hashlib
 
-    d = CACHE / f"wheelhouse-{hashlib.sha256(pyproject).hexdigest()[:12]}"
+    # The build backend too: the playbook's `pip wheel --no-index` builds the agent offline.
+    extra = ["pip", "setuptools>=68", "wheel"]
+    d = CACHE / f"wheelhouse-{hashlib.sha256(pyproject + repr(extra).encode()).hexdigest()[:12]}"
     if not (d / ".complete").exists():
         d.mkdir(parents=True, exist_ok=True)
         r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(d),
-                            str(REPO / "agent"), "pip"], capture_output=True, text=True, check=False,
+                            str(REPO / "agent"), *extra], capture_output=True, text=True, check=False,
                            timeout=600)
         assert r.returncode == 0, f"pip wheel of the agent's dependencies failed:\n{r.stderr[-4000:]}"
         for w in d.glob("ekka_agent-*.whl"):
@@ -118,9 +120,13 @@ def test_site_yml_on_real_hosts(cluster_hosts, tmp_path):
     in_ctl = ["ip", "netns", "exec", net.controller.ns]
     site = REPO / "playbooks" / "site.yml"
 
+    runs = iter(range(1, 100))
+
     def play(fourth=None):
         write_inventory(inv, machines, key, wheels, tmp_path, cookie, fourth)
-        return run_playbook(["-i", inv, site], env=env, prefix=in_ctl)
+        r = run_playbook(["-i", inv, site], env=env, prefix=in_ctl)
+        (tmp_path / f"play-{next(runs)}.log").write_text(r.stdout + r.stderr)
+        return r
 
     # 1. A fresh three-node cluster.
     first = play()

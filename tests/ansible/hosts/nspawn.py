@@ -55,7 +55,8 @@ def boot(procs: ProcessGroup, net: Network, rootfs: Path, key: Path) -> list[Mac
             "mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && "
             f"exec systemd-nspawn -D {rootfs} --volatile=overlay -b -M {host.ns} "
             f"--hostname={host.name} --register=no --keep-unit "
-            f"--network-namespace-path=/run/netns/{host.ns} --console=read-only "
+            # The container owns this namespace; it needs CAP_NET_ADMIN for nftables.
+            f"--network-namespace-path=/run/netns/{host.ns} --capability=CAP_NET_ADMIN --console=read-only "
             f"--bind-ro={key}.pub:/root/.ssh/authorized_keys")
         proc = procs.start(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                            name=f"nspawn-{host.name}")
