@@ -2,6 +2,7 @@
 or raises ValueError with 'what is allowed' as the message."""
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import os
 import re
@@ -23,6 +24,13 @@ SAMPLE_COOKIES = frozenset({
 
 def duration_ms(v) -> int:
     """'500ms', '3s', '1m', '24h', '1d', or a bare number of milliseconds."""
+    if type(v).__name__ == "relativedelta":  # ... or as dateutil's relativedelta when it is installed
+        if v.months or v.years:
+            raise ValueError("a duration such as 500ms, 3s, 5m or 24h (months and years are not allowed)")
+        v = datetime.timedelta(days=v.days, hours=v.hours, minutes=v.minutes, seconds=v.seconds,
+                               microseconds=v.microseconds)
+    if isinstance(v, datetime.timedelta):   # pyhocon reads unquoted 5s as a timedelta
+        return int(v.total_seconds() * 1000)
     if isinstance(v, bool):
         raise ValueError("a duration such as 500ms, 3s, 5m or 24h")
     if isinstance(v, (int, float)):

@@ -204,11 +204,14 @@ def _refresh(c, lease_id) -> int:
 
 
 def _short(e: Exception) -> str:
-    s = str(e).strip() or e.__class__.__name__
+    s = (str(e).strip() or str(getattr(e, "detail_text", "") or "").strip()  # etcd3gw keeps its text there
+         or e.__class__.__name__)
     if "Connection refused" in s:
         return "connection refused"
     if "CERTIFICATE_VERIFY_FAILED" in s:
         return "TLS: certificate verify failed"
+    if "SSLError" in s or "SSL" in s.split(":")[0]:
+        return "TLS: " + s.splitlines()[0][-160:]
     if "timed out" in s.lower():
         return "timed out"
     return s.splitlines()[0][:200]
