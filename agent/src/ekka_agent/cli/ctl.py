@@ -16,7 +16,7 @@ from ..control_client import AgentUnreachable, ControlClient, ControlError, sock
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, erl_atom, erl_list, load_or_exit
 
 # Modules that add their own command groups: each has register(groups) and is imported here.
-PLUGINS: list = ["ekka_agent.cli.ctl_discovery"]
+PLUGINS: list = ["ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events"]
 
 
 class Ctl:

@@ -39,6 +39,15 @@ SCHEMA = [
 
     Key("cluster.static.seeds", t.node_list, [], "static: the nodes of the cluster"),
 
+    # partitions, autoclean, events (issue 4; docs/partitions.md)
+    Key("cluster.autoheal", t.boolean, True, "heal partitions: nodes outside the largest clique rejoin it"),
+    Key("cluster.autoheal_delay", t.duration_ms, "1s", "wait after a partition report before gathering views"),
+    Key("cluster.autoheal_max_heals", t.integer(1, 1000), 5, "heal-loop breaker: heal rounds allowed per window"),
+    Key("cluster.autoheal_window", t.duration_ms, "10m", "heal-loop breaker: the window"),
+    Key("cluster.autoclean", t.duration_ms, UNSET, "remove members down longer than this (unset = off)"),
+    Key("cluster.autoclean_min_members", t.integer(1, 100000), 1, "autoclean never leaves fewer members"),
+    Key("cluster.hooks", t.hooks, [], "commands run per membership/partition event: [{event, command, timeout}]"),
+
     # ---- discovery and autocluster (core/autocluster.py, discovery/) ----
     Key("cluster.bootstrap_expect", t.integer(0, 100000), 0,
         "nodes that must be seen before the first cluster forms (0 = no wait)"),

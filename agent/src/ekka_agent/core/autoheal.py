@@ -86,6 +86,7 @@ class Autoheal:
         # coordinator
         self.coord = None
         self.conflicts: list = []       # the latest replaced writes (also on disk via SaveConflicts)
+        self.rejoins = 0                # times this node rejoined through a heal (since start)
 
     # ---------- state ----------
     def snapshot(self) -> dict:
@@ -194,7 +195,7 @@ class Autoheal:
             if not self.split and not self.episode:
                 self.episode = True
                 self.node.emit("partition_occurred", p)
-            if self.enabled:
+            if self.enabled and p not in self.split:
                 self.split.add(p)
                 self.node.log("warning", "partition: %s was on the other side; no data is shared with it "
                               "until autoheal decides" % p)
@@ -455,6 +456,7 @@ class Autoheal:
                 self.conflicts = (self.conflicts + lost)[-MAX_CONFLICTS_KEPT:]
                 self.node.out.append(SaveConflicts(tuple(lost)))
             self.episode = True
+            self.rejoins += 1
             self.node.emit("node_healing", self.m.me, coordinator=p, heal=msg["hid"], conflicts=len(lost))
             self.node.on_joined({"kv": snap, "heal": p}, now)
             self.adopt(msg["ep"], now)
@@ -511,5 +513,5 @@ class Autoheal:
             "enabled": self.enabled, "epoch": self.ep[1] if self.ep else None,
             "split_from": sorted(p for p in self.split if p in self.m.up),
             "not_sharing_data_with": sorted(self.unsynced),
-            "heal": self.phase, "heals_in_window": len(self.heals),
+            "heal": self.phase, "heals_in_window": len(self.heals), "rejoins": self.rejoins,
         }

@@ -64,10 +64,15 @@ def pick_winner(cliques: list) -> list:
 
 
 def partial_partitions(views: dict) -> dict:
-    """Running nodes that some responder cannot reach although the leader can: {unreached: [by...]}."""
+    """Members some responders cannot reach while other responders can: {unreached: [by...]}.
+
+    Every responder answered the leader, so it runs; a member in one responder's down list and
+    not in another's is alive on one side only: a partial partition, not a crash.
+    """
+    downs = {n: set(v["down"]) for n, v in views.items()}
     out: dict = {}
-    for n, v in views.items():
-        for q in v["down"]:
-            if q in views:
+    for n, d in downs.items():
+        for q in d:
+            if any(q not in d2 and q != b for b, d2 in downs.items()):
                 out.setdefault(q, []).append(n)
     return {q: sorted(by) for q, by in sorted(out.items())}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 
 EXTRAS: list = [
+    "ekka_agent.runtime.hooks",     # hook commands and the conflicts file (issue 4)
     "ekka_agent.runtime.discovery_extra",
 ]
 

@@ -1,0 +1,42 @@
+"""Shared by the partition tests: real agents, one per network namespace, joined into one cluster."""
+from __future__ import annotations
+
+from harness.wait import wait_until
+
+FAST = "cluster {\n  autoheal_delay = 300ms\n}\n"
+
+
+def form(agents, net, extra: str = FAST) -> list:
+    nodes = [agents.add("ekka%d@%s" % (i, h.ip), host=h, extra=extra) for i, h in enumerate(net, 1)]
+    for node in nodes[1:]:
+        r = node.ctl("cluster", "join", nodes[0].name)
+        assert r.returncode == 0, r.stdout + r.stderr
+    agents.wait_running(nodes, nodes)
+    wait_until(lambda: one_cluster(nodes), 20, message="one cluster with one data epoch")
+    return nodes
+
+
+def one_cluster(nodes) -> bool:
+    """Every node runs with all the others, shares data with all of them, in one data epoch."""
+    want = sorted(n.name for n in nodes)
+    sts = [n.status() for n in nodes]
+    return (all(s["running_nodes"] == want for s in sts)
+            and all(not s["autoheal"]["split_from"] and not s["autoheal"]["not_sharing_data_with"] for s in sts)
+            and len({s["autoheal"]["epoch"] for s in sts}) == 1)
+
+
+def sees_down(node, others) -> bool:
+    st = node.status()
+    return all(o.name in st["stopped_nodes"] for o in others)
+
+
+def put(node, key, value) -> None:
+    node.call("kv_put", key=key, value=value)
+
+
+def kv(node) -> dict:
+    return node.call("kv_list")
+
+
+def rejoins(nodes) -> dict:
+    return {n.name: n.status()["autoheal"]["rejoins"] for n in nodes}
