@@ -101,3 +101,32 @@ def test_four_nodes_asymmetric(agents, netns):
     # ekka2's write reached ekka3 and ekka4 over their links, so the winning side kept it too.
     assert kv(nodes[0])["b"] == "by ekka2"
     wait_until(lambda: not alarms(), 20, message="the alarm to clear")
+
+
+def test_coordinator_crashes_during_the_heal(agents, netns):
+    """ekka1 would lead and coordinate; it dies as the heal starts. The others still make one
+    cluster, and ekka1, back later with its old data epoch, is healed into it."""
+    net = netns(4)
+    nodes = form(agents, net, extra="cluster {\n  autoheal_delay = 2s\n}\n")
+    net.partition([net[0], net[1]], [net[2], net[3]])
+    wait_until(lambda: sees_down(nodes[0], nodes[2:]) and sees_down(nodes[2], nodes[:2]), 20,
+               message="both halves to see the split")
+    put(nodes[0], "k", "left")
+    put(nodes[2], "k", "right")
+    net.heal()
+    wait_until(lambda: nodes[0].status()["autoheal"]["split_from"], 20, message="ekka1 to find the partition")
+    nodes[0].kill()
+    rest = nodes[1:]
+    want = sorted(n.name for n in rest)
+    wait_until(lambda: all(n.running() == want for n in rest) and one_cluster_without(rest), 30,
+               message="the three survivors to make one cluster")
+    nodes[0].start()
+    wait_until(lambda: one_cluster(nodes), 30, message="ekka1 back and healed into the cluster")
+    tables = [kv(n) for n in nodes]
+    assert all(t == tables[0] for t in tables), tables
+
+
+def one_cluster_without(nodes) -> bool:
+    sts = [n.status() for n in nodes]
+    return (all(not s["autoheal"]["split_from"] and not s["autoheal"]["not_sharing_data_with"] for s in sts)
+            and len({s["autoheal"]["epoch"] for s in sts}) == 1)
