@@ -2,10 +2,15 @@
 highest fencing token it has seen per resource.
 
 An entry belongs to (node, owner): the node whose agent the client asked, and the client's own
-id. Expiry times are monotonic here and wall-clock in the snapshot, so a restarted agent keeps
-every grant it made until its lease runs out.
+id. Nothing here forces a disk write per lock call (an fsync costs more than the whole call):
+  - tokens: a ceiling 1000 above the counter is saved, and a restart resumes from it;
+  - grants: saved with the rest of the state, and exact after a clean stop. After a crash the
+    saved grants may be stale, so they are dropped and the node refuses to grant, vote or renew
+    for the longest lease it ever gave (also saved): by then every grant it made has ended.
 """
 from __future__ import annotations
+
+CEILING_STEP = 1000
 
 
 class LockTable:
@@ -13,21 +18,66 @@ class LockTable:
         self.node = node
         self.entries: dict[str, dict] = {}   # res -> {owner, node, strategy, token, expires, count, op, lease}
         self.counters: dict[str, int] = {}   # res -> highest token granted or committed here
+        self.ceilings: dict[str, int] = {}   # res -> a saved bound above every token handed out
+        self.max_lease = 0.0                  # the longest lease granted (saved)
+        self.clean = False                    # the saved state was written by a clean stop
+        self.crashed = False                  # restored from a state that was not
+        self.grace_until = 0.0
 
     # ---- state ----
     def snapshot(self) -> dict:
         off = self.node.wall_offset
-        return {"counters": self.counters,
+        return {"ceilings": self.ceilings, "max_lease": self.max_lease, "clean": self.clean,
                 "entries": {r: dict(e, expires=e["expires"] + off) for r, e in self.entries.items()}}
 
     def restore(self, st: dict) -> None:
         off = self.node.wall_offset
-        self.counters = {r: int(c) for r, c in st.get("counters", {}).items()}
-        self.entries = {r: dict(e, expires=e["expires"] - off) for r, e in st.get("entries", {}).items()}
+        self.ceilings = {r: int(c) for r, c in st.get("ceilings", {}).items()}
+        self.counters = dict(self.ceilings)
+        self.max_lease = float(st.get("max_lease", 0.0))
+        self.clean = bool(st.get("clean"))
+        if self.clean:
+            self.entries = {r: dict(e, expires=e["expires"] - off) for r, e in st.get("entries", {}).items()}
+        else:
+            self.crashed = bool(self.max_lease)
+
+    def on_start(self, now: float) -> None:
+        if self.crashed:
+            self.grace_until = now + self.max_lease
+            self.node.log("warning", "locks: the agent did not stop cleanly; it grants and votes on no lock "
+                          "for %.1fs (the longest lease it gave)" % self.max_lease)
+
+    def on_stop(self) -> None:
+        self.clean = True
+        self.persist()
 
     def persist(self) -> None:
         # The runtime saves (and fsyncs) the state before it sends the reply we are about to queue.
         self.node.dirty = True
+
+    def _mark_running(self) -> None:
+        if self.clean:
+            self.clean = False
+            self.persist()
+
+    def note_token(self, res: str, token: int) -> None:
+        if token > self.counters.get(res, 0):
+            self.counters[res] = token
+        if token >= self.ceilings.get(res, 0):
+            self.ceilings[res] = token + CEILING_STEP
+            self.persist()
+
+    def note_lease(self, lease: float) -> None:
+        if lease > self.max_lease:
+            self.max_lease = lease
+            self.persist()
+
+    def recovering(self, now: float):
+        if now < self.grace_until:
+            return {"ok": False, "error": "recovering",
+                    "message": "%s restarted after a crash and takes part in locks again in %.1fs"
+                               % (self.node.name, self.grace_until - now)}
+        return None
 
     # ---- time ----
     def expire(self, now: float, res: str | None = None) -> None:
@@ -47,6 +97,11 @@ class LockTable:
 
     def reserve(self, src: str, owner: str, res: str, strategy: str, lease: float, op: str, now: float) -> dict:
         """Phase one of a grant: hold the resource for (src, owner), or say who holds it."""
+        busy = self.recovering(now)
+        if busy:
+            return busy
+        self._mark_running()
+        self.note_lease(lease)
         e = self.holder(res, now)
         if e is not None:
             if (e["node"], e["owner"]) != (src, owner):
@@ -57,24 +112,19 @@ class LockTable:
                         "message": "already held by this owner with strategy %s" % e["strategy"]}
             e["count"] += 1             # re-entrant, as in Ekka
             e["expires"] = max(e["expires"], now + lease)
-            self.persist()
+            e["last"] = op
             return {"ok": True, "counter": self.counters.get(res, 0), "token": e["token"]}
-        # Not persisted yet: a reservation lost in a crash only fails its own commit.
         self.entries[res] = {"owner": owner, "node": src, "strategy": strategy, "token": None,
-                             "expires": now + lease, "lease": lease, "count": 1, "op": op}
+                             "expires": now + lease, "lease": lease, "count": 1, "op": op, "last": op}
         return {"ok": True, "counter": self.counters.get(res, 0), "token": None}
 
     def commit(self, src: str, owner: str, res: str, token: int, op: str, now: float) -> bool:
         """Phase two: the coordinator chose the token; remember it even if the entry is gone."""
-        if token > self.counters.get(res, 0):
-            self.counters[res] = token
-            self.persist()
+        self.note_token(res, token)
         e = self.holder(res, now)
         if e is None or (e["node"], e["owner"]) != (src, owner):
             return False
-        if e["token"] != token:
-            e["token"] = token
-            self.persist()
+        e["token"] = token
         return True
 
     def grant_now(self, src: str, owner: str, res: str, strategy: str, lease: float, op: str, now: float) -> dict:
@@ -92,21 +142,24 @@ class LockTable:
         e = self.holder(res, now)
         if e is None or (e["node"], e["owner"]) != (src, owner) or e["token"] is None:
             return None
+        self.note_lease(lease)
         e["expires"] = max(e["expires"], now + lease)
         e["lease"] = lease
-        self.persist()
         return e["token"]
 
-    def release(self, src: str, owner: str, res: str, op: str | None = None) -> bool:
+    def release(self, src: str, owner: str, res: str, op: str | None = None, by: str | None = None) -> bool:
         """Free the lock if (src, owner) holds it; with op, only the entry that op created
-        (a rollback must not free a hold the owner had before its re-entrant attempt)."""
+        (a rollback must not free a hold the owner had before its re-entrant attempt). `by` is
+        the release's own op id: a release overtaken by a newer request of its node (a reordered
+        delivery) leaves the newer hold alone."""
         e = self.entries.get(res)
         if e is None or (e["node"], e["owner"]) != (src, owner):
             return False
         if op is not None and e["op"] != op:
             return False
+        if by is not None and _newer(e.get("last"), by):
+            return False
         del self.entries[res]
-        self.persist()   # or a restart would bring the lock back until its lease ends
         return True
 
     def drop_node(self, src: str, strategies) -> list:
@@ -121,3 +174,13 @@ class LockTable:
         return [{"resource": r, "owner": e["owner"], "node": e["node"], "strategy": e["strategy"],
                  "token": e["token"], "count": e["count"], "expires_in": round(e["expires"] - now, 3)}
                 for r, e in sorted(self.entries.items()) if e["token"] is not None]
+
+
+def _newer(a, b) -> bool:
+    """Is op id a ("node/boot/seq") a later request of the same agent run than b?"""
+    try:
+        na, ba, sa = a.rsplit("/", 2)
+        nb, bb, sb = b.rsplit("/", 2)
+        return (na, ba) == (nb, bb) and int(sa) > int(sb)
+    except (AttributeError, ValueError):
+        return False

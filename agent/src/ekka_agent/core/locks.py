@@ -58,6 +58,12 @@ class Locks:
         self.table.restore(st.get("table", {}))
         self.etcd_held = {k: dict(v, expires=v["expires"] - off) for k, v in st.get("etcd", {}).items()}
 
+    def on_start(self, now: float) -> None:
+        self.table.on_start(now)
+
+    def on_stop(self, now: float) -> None:
+        self.table.on_stop()
+
     def status(self, st: dict) -> None:
         st["locks"] = {"granted_here": len(self.table.entries), "etcd": bool(self.etcd)}
 
@@ -171,6 +177,10 @@ class Locks:
             return self._finish_fail(oid, "no_nodes", "no member to ask")
         msg = {"t": "lock_req", "id": oid, "ph": op["phase"], "res": op["res"], "owner": op["owner"],
                "strat": op["strategy"], "lease": op["lease"], "mv": self._view()}
+        if op["phase"] == "reserve":
+            # A proposed token: voters whose counter is below it store it at once, and if enough
+            # do, the grant needs no second round (see _on_rep).
+            op["tok"] = msg["tok"] = self.table.counters.get(op["res"], 0) + 1
         if op["kind"] == "renew":
             msg = {"t": "lock_renew", "id": oid, "res": op["res"], "owner": op["owner"], "lease": op["lease"]}
         for n in op["asked"]:
@@ -265,6 +275,10 @@ class Locks:
                      "message": "%s and %s disagree on the member list; retry" % (src, self.me)}
             else:
                 r = tb.reserve(src, owner, res, msg["strat"], lease, oid, now)
+                tok = msg.get("tok")
+                if r["ok"] and r["token"] is None and isinstance(tok, int) and tok > r["counter"]:
+                    tb.commit(src, owner, res, tok, oid, now)
+                    r["fast"] = tok
             rep.update(r, ph=msg["ph"])
         elif t == "lock_commit":
             rep.update(ph="commit", ok=tb.commit(src, owner, res, int(msg["token"]), oid, now))
@@ -276,7 +290,7 @@ class Locks:
             if tok is None:
                 rep["error"] = "lost"
         else:
-            rep.update(ph="rel", ok=True, released=tb.release(src, owner, res, msg.get("op")))
+            rep.update(ph="rel", ok=True, released=tb.release(src, owner, res, msg.get("op"), by=oid))
         return rep
 
     # ---------- the coordinator's side ----------
@@ -290,7 +304,9 @@ class Locks:
             if msg.get("released"):
                 op["released"].append(p)
             op["oks"][p] = msg
-            if len(op["oks"]) >= len(op["asked"]):
+            # One node that held it is answer enough: releasing early is always safe, and the
+            # others' copies go in order before any later request of this node.
+            if op["released"] or len(op["oks"]) >= len(op["asked"]):
                 self._finish_release(oid)
             return
         if ph == "commit":
@@ -309,6 +325,12 @@ class Locks:
         (op["oks"] if msg.get("ok") else op["nos"])[p] = msg
         if len(op["oks"]) >= op["need"]:
             if op["phase"] == "reserve":
+                fast = sorted(n for n, r in op["oks"].items() if r.get("fast") == op["tok"])
+                if len(fast) >= op["need"] and not any(r.get("token") is not None for r in op["oks"].values()):
+                    for n in sorted(op["oks"]):
+                        if n not in fast:
+                            self._send_commit(oid, n, now)
+                    return self._finish_ok(oid, op["tok"], nodes=fast)
                 return self._commit(oid, now)
             return self._finish_ok(oid, op["oks"][p].get("token"))
         if len(op["asked"]) - len(op["nos"]) < op["need"]:
@@ -317,7 +339,7 @@ class Locks:
     def _commit(self, oid: str, now: float) -> None:
         op = self.ops[oid]
         held = [r["token"] for r in op["oks"].values() if r.get("token") is not None]
-        counters = [int(r.get("counter") or 0) for r in op["oks"].values()]
+        counters = [int(r.get("fast") or r.get("counter") or 0) for r in op["oks"].values()]
         op["token"] = max(held) if held else max(counters) + 1
         op["phase"] = "commit"
         # Our own vote last: it may complete the op, and nothing may be sent after that.
@@ -437,7 +459,6 @@ class Locks:
         tok = event.result.get("token")
         self.etcd_held[k] = {"resource": op["res"], "owner": op["owner"], "token": tok,
                              "expires": now + op["lease"]}
-        self.node.dirty = True
         self.node.reply(op["rid"], {"resource": op["res"], "token": tok, "strategy": "etcd",
                                     "lease": op["lease"], "nodes": ["etcd"]})
         return True

@@ -132,12 +132,13 @@ class EtcdLockStore:
             "success": [{"request_delete_range": {"key": kb}}]})
         with self.lock:
             lid = self.leases.pop(k, None)
-        if lid:
-            try:
-                self.post("/kv/lease/revoke", {"ID": lid})
-            except Exception as e:  # the key is gone already; an orphan lease just times out
-                log.debug("could not revoke etcd lease %s: %s", lid, e)
-        return {"ok": True, "released": bool(r.get("succeeded"))}
+        return {"ok": True, "released": bool(r.get("succeeded")), "revoke": lid}
+
+    def revoke(self, lid: int) -> None:
+        try:
+            self.post("/kv/lease/revoke", {"ID": lid})
+        except Exception as e:  # the key is gone already; an orphan lease just times out
+            log.debug("could not revoke etcd lease %s: %s", lid, e)
 
     def _get(self, k: str):
         kvs = self.post("/kv/range", {"key": _b64(k)}).get("kvs") or []
@@ -180,6 +181,9 @@ class EtcdLocks:
                 r = s.renew(a.resource, a.owner)
             else:
                 r = s.release(a.resource, a.owner)
+                lid = r.pop("revoke", None)
+                if lid:   # off the caller's path: the key is already deleted
+                    self.pool.submit(s.revoke, lid)
         except ConnectionError as e:
             return EtcdLockResult(a.op, False, error="etcd_unavailable", message=str(e))
         except Exception as e:  # a bad answer from etcd fails this call, not the agent
