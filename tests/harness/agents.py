@@ -90,6 +90,16 @@ class AgentCluster:
         # Short paths: a unix socket path must stay under 108 bytes.
         self.base = Path(tempfile.mkdtemp(prefix="ek", dir="/tmp"))
         self.nodes: dict[str, AgentNode] = {}
+        # A loopback /24 of its own, so clusters of concurrent test runs never meet.
+        self.net = "127.%d.%d." % (secrets.randbelow(250) + 2, secrets.randbelow(250) + 1)
+
+    def ip(self, i: int) -> str:
+        """Loopback address number i (1-254) of this cluster."""
+        return self.net + str(i)
+
+    def name(self, i: int, app: str = "ekka") -> str:
+        """ekka<i>@<ip(i)>: offset i, so ports 4370+i and 5370+i."""
+        return "%s%d@%s" % (app, i, self.ip(i))
 
     def close(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)

@@ -13,10 +13,11 @@ import json
 import sys
 
 from ..control_client import AgentUnreachable, ControlClient, ControlError, socket_path
+from ..naming import NodeNameError, parse_node
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, erl_atom, erl_list, load_or_exit
 
 # Modules that add their own command groups: each has register(groups) and is imported here.
-PLUGINS: list = ["ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events"]
+PLUGINS: list = ["ekka_agent.cli.ctl_lock", "ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events"]
 
 
 class Ctl:
@@ -120,6 +121,12 @@ def build_parser():
 
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
+    if getattr(a, "node", None) is not None:
+        try:
+            a.node = str(parse_node(a.node))
+        except NodeNameError as e:
+            print("ekka-ctl: %s" % e, file=sys.stderr)
+            return EXIT_USAGE
     cfg = load_or_exit(a.config, "ekka-ctl")
     ctl = Ctl(ControlClient(socket_path(cfg["node.data_dir"])))
     try:

@@ -42,6 +42,12 @@ class Acceptor:
 
     def receive(self, msg: dict) -> dict:
         """Check the dialer's auth; returns the ok message or raises HandshakeError."""
+        if msg.get("t") == "refuse":
+            peer = str(msg.get("node"))
+            if msg.get("reason") == "cluster_name":
+                raise HandshakeError("cluster_name", "peer %s is in cluster %r, not %r"
+                                     % (peer, msg.get("cluster"), self.cluster), peer)
+            raise HandshakeError(str(msg.get("reason")), "peer %s refused us: %s" % (peer, msg.get("reason")), peer)
         if msg.get("t") != "auth" or not all(isinstance(msg.get(k), str) for k in ("node", "cluster", "nonce", "mac")):
             raise HandshakeError("protocol", "expected an auth message")
         self.peer = msg["node"]
@@ -78,6 +84,10 @@ class Dialer:
         return {"t": "auth", "node": self.me, "cluster": self.cluster, "nonce": self.nonce,
                 "mac": _mac(self.cookie, "dialer", msg["nonce"], self.nonce, self.me, self.peer, self.cluster,
                             self.channel)}
+
+    def refusal(self, e: HandshakeError) -> dict:
+        """What to tell the acceptor when its hello does not suit us, so both sides log why."""
+        return {"t": "refuse", "reason": e.reason, "node": self.me, "cluster": self.cluster}
 
     def receive_ok(self, msg: dict) -> str:
         if msg.get("t") == "refuse":

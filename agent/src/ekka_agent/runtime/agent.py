@@ -56,6 +56,8 @@ class Agent:
             self.name, self.cfg["node.cookie"], self.cfg["cluster.name"], self._resolve, self.feed,
             rpc_max_frame=self.cfg["node.max_frame_size"], connect_timeout=self.cfg["cluster.connect_timeout"] / 1000,
             tls=tls.contexts(self.cfg))
+        if self.node.family != "fqdn":
+            self.transport.local_addr = (self.node.host, 0)
         await self._listen()
         from .control import ControlServer
         self.control = ControlServer(socket_path(self.data_dir), self.cfg["node.control_socket_mode"], self)

@@ -65,6 +65,7 @@ class Transport:
         self.servers: list = []
         self.tasks: set = set()
         self.stats = {"refused": 0, "bad_frames": 0}
+        self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
 
     # ---------- lifecycle ----------
     async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None:
@@ -155,11 +156,17 @@ class Transport:
     # ---------- dialling ----------
     async def _handshake_out(self, peer: str, channel: str) -> Conn:
         host, port = await self.resolve(peer, channel)
-        reader, writer = await asyncio.open_connection(host, port, ssl=self.client_tls)
+        reader, writer = await asyncio.open_connection(host, port, ssl=self.client_tls, local_addr=self.local_addr)
         try:
             fr = FramedReader(reader, HANDSHAKE_MAX_FRAME)
             d = Dialer(self.me, self.cookie, self.cluster, channel, expect=peer)
-            write_frame(writer, d.receive_hello(await fr.next()))
+            try:
+                auth = d.receive_hello(await fr.next())
+            except HandshakeError as e:
+                write_frame(writer, d.refusal(e))
+                await asyncio.wait_for(writer.drain(), 1)
+                raise
+            write_frame(writer, auth)
             await writer.drain()
             d.receive_ok(await fr.next())
         except BaseException:

@@ -58,6 +58,14 @@ class FakeNet:
     def lost(self) -> bool:
         return self.loss > 0 and self.rng.random() < self.loss
 
+    def retransmit_delay(self, rto: float = 0.2) -> float:
+        """Both channels are TCP: a lost segment arrives late (after retransmits), never not at all."""
+        d = 0.0
+        while self.lost():
+            d += rto
+            rto = min(rto * 2, 3.0)
+        return d
+
     def step(self) -> bool:
         if not self._q:
             return False
