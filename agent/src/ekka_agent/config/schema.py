@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from ..naming import DEFAULT_DIST_LISTEN_MAX, DEFAULT_DIST_LISTEN_MIN
+from ..core.lock_config import etcd_urls
 from . import types as t
 
 REQUIRED = object()   # no default: the key must be set
@@ -82,6 +83,18 @@ SCHEMA = [
         "k8s: service-account bearer token"),
     Key("cluster.k8s.cacertfile", t.path, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
         "k8s: CA bundle for the API server"),
+
+    # ---- distributed locks (core/locks.py, runtime/etcd_locks.py, docs/locks.md) ----
+    Key("cluster.locks.default_strategy", t.enum("local", "leader", "quorum", "all", "etcd"), "quorum",
+        "lock strategy when a client names none"),
+    Key("cluster.locks.default_lease", t.duration_ms, "15s", "lock lease when a client names none"),
+    Key("cluster.locks.max_lease", t.duration_ms, "1h", "longest lease a client may ask for"),
+    Key("cluster.locks.request_timeout", t.duration_ms, "5s", "wait for voters (and etcd) on one lock call"),
+    Key("cluster.locks.etcd.server", etcd_urls, [], "etcd strategy: endpoints (default: cluster.etcd.server)"),
+    Key("cluster.locks.etcd.prefix", t.simple_name, "ekka-locks", "etcd strategy: key prefix"),
+    Key("cluster.locks.etcd.ssl.certfile", t.existing_file, "", "etcd strategy: client certificate (PEM)"),
+    Key("cluster.locks.etcd.ssl.keyfile", t.existing_file, "", "etcd strategy: client key (PEM)"),
+    Key("cluster.locks.etcd.ssl.cacertfile", t.existing_file, "", "etcd strategy: CA bundle for etcd's certificate"),
 ]
 
 BY_PATH = {k.path: k for k in SCHEMA}

@@ -10,6 +10,7 @@ import importlib
 EXTRAS: list = [
     "ekka_agent.runtime.hooks",     # hook commands and the conflicts file (issue 4)
     "ekka_agent.runtime.discovery_extra",
+    "ekka_agent.runtime.etcd_locks",
 ]
 
 
