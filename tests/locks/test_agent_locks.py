@@ -115,3 +115,15 @@ def test_locks_of_a_killed_node_are_freed(trio):
     g = live.acquire("l", "leader", lease=5, wait=15)
     assert g["nodes"] == [n1.name]
     assert live.acquire("q", "quorum", lease=5, wait=15)["token"] >= 2
+
+
+def test_etcd_strategy_over_mutual_tls(agents, etcd_tls_server):
+    # The agents inherit REQUESTS_CA_BUNDLE from this machine: the helper must not let it
+    # replace the configured CA (research gotcha 8).
+    f = etcd_tls_server.tls_files()
+    extra = ("cluster.locks.etcd { server = %s\n ssl { cacertfile = %s, certfile = %s, keyfile = %s } }\n"
+             % (json.dumps(etcd_tls_server.url), json.dumps(f["cacert"]), json.dumps(f["cert"]), json.dumps(f["key"])))
+    (n1,) = form(agents, 1, extra=extra)
+    c = LockClient(n1.conf, owner="tls")
+    g = c.acquire("tls-job", "etcd", lease=5)
+    assert g["token"] > 0 and c.release("tls-job", "etcd") is True
