@@ -127,3 +127,25 @@ def test_etcd_strategy_over_mutual_tls(agents, etcd_tls_server):
     c = LockClient(n1.conf, owner="tls")
     g = c.acquire("tls-job", "etcd", lease=5)
     assert g["token"] > 0 and c.release("tls-job", "etcd") is True
+
+
+def test_acquire_fails_when_a_call_fails_or_all_nodes_are_down(agents):
+    n1, n2, n3 = form(agents, 3, extra="cluster.locks.request_timeout = 1s\n")
+    c = LockClient(n1.conf, owner="o")
+    n3.pause()                      # alive to the kernel, silent to everyone: the call to it fails
+    try:
+        with pytest.raises(NotAcquired) as e:
+            c.acquire("r", "all", lease=10)
+        assert e.value.error in ("timeout", "node_down")
+        # n2 granted its part; the failed acquire took it back.
+        wait_until(lambda: n2.call("lock_list")["locks"] == [], 5, message="the rollback on n2")
+    finally:
+        n3.resume()
+    n2.kill()
+    n3.kill()
+    wait_until(lambda: n1.status()["running_nodes"] == [n1.name], 10, message="n1 to see both down")
+    for strategy in ("quorum", "all"):
+        with pytest.raises(NotAcquired) as e:
+            c.acquire("r", strategy, lease=10)
+        assert e.value.error == "no_quorum"
+    assert c.acquire("r", "leader", lease=10)["nodes"] == [n1.name]   # the leader is the last one up
