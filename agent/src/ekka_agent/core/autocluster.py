@@ -54,8 +54,9 @@ def cluster_rank(size: int, oldest, name: str, cid: str) -> tuple:
 def decide(me: dict, infos: dict, locked: bool = False, expect: int = 0):
     """Whom to join, from my view and the probe answers of the other nodes.
 
-    me: {name, cid, size, oldest}; infos: {node: {cid, size, oldest, enabled}} for nodes that
-    answered. Returns ("join", node, reason) | ("wait", None, reason) | ("stay", None, "").
+    me: {name, cid, size, oldest}; infos: {node: {cid, size, oldest, enabled, busy}} for nodes
+    that answered. Returns ("join", node, reason), ("wait" | "retry", None, reason) or
+    ("stay", None, ""); retry means soon (the target is busy joining).
     """
     clusters: dict = {}
     for n, i in sorted(infos.items()):
@@ -75,6 +76,9 @@ def decide(me: dict, infos: dict, locked: bool = False, expect: int = 0):
 
     best_cid, best = min(clusters.items(), key=lambda kv: rank(*kv))
     target = min(best["nodes"])
+    if best["size"] <= 1 and infos[target].get("busy"):
+        # It is joining someone itself: joining it now would make a short-lived second cluster.
+        return ("retry", None, "%s is joining a cluster itself; looking again shortly" % target)
     if locked and me["size"] <= 1:
         return ("join", target, "holding the discovery lock, joins the cluster of %s" % target)
     mine = cluster_rank(me["size"], me["oldest"], me["name"], me["cid"])
@@ -124,9 +128,14 @@ class AutoCluster:
         self.waiting_status: list = []
         self.merges = 0
         self.joins = 0
+        self.started_at = 0.0
+        # Lone nodes form a cluster only with a complete view (every discovered node answered),
+        # or after this long: a seed that is down for good must not block formation forever.
+        self.formation_wait = 3 * self.probe_timeout
 
     # ---------- hooks ----------
     def on_start(self, now: float) -> None:
+        self.started_at = now
         if self.enabled:
             self.next_run = now
 
@@ -181,7 +190,10 @@ class AutoCluster:
         t = msg.get("t")
         if t == "disc_probe":
             self.node.send(p, dict(self.info(), t="disc_info", r=msg.get("r")), "rpc")
-            if (self.enabled and self.phase == "idle" and not self.node.membership.is_member(p)
+            if self.phase == "probing" and p in self.discovered and p not in self.answers:
+                # It was not up when we probed it (that probe was dropped): ask again now.
+                self.node.send(p, {"t": "disc_probe", "r": self.round}, "rpc")
+            elif (self.enabled and self.phase == "idle" and not self.node.membership.is_member(p)
                     and p not in self.answers):
                 # A node we have not heard from is looking for its cluster: look again soon.
                 soon = now + self.retry_min * (0.1 + 0.4 * self.node.rng.random())
@@ -191,7 +203,7 @@ class AutoCluster:
             return True
         if t == "disc_info":
             if self.phase == "probing" and msg.get("r") == self.round and p in self.discovered:
-                self.answers[p] = {k: msg.get(k) for k in ("cid", "size", "oldest", "enabled", "members")}
+                self.answers[p] = {k: msg.get(k) for k in ("cid", "size", "oldest", "enabled", "members", "busy")}
                 self.unreachable.pop(p, None)
                 if not self.pending_probes():
                     self.deadline = None
@@ -297,6 +309,10 @@ class AutoCluster:
         m = self.node.membership
         me = dict(self.info(), name=self.node.name)
         what, target, why = decide(me, self.answers, locked=self.locked, expect=self.expect)
+        if (what == "join" and me["size"] <= 1 and self.answers[target]["size"] <= 1 and not self.locked
+                and self.unreachable and now - self.started_at < self.formation_wait):
+            # Someone we discovered has not answered yet; it may be the one everybody else joins.
+            what, why = "retry", "forming only once %s answer(s)" % ", ".join(sorted(self.unreachable))
         self.last_decision = why
         if what == "join":
             self.phase = "joining"
@@ -317,8 +333,10 @@ class AutoCluster:
                 self.after_join(self.node.now)
             self.node.log("info" if not merge else "warning", "autocluster: %s" % why)
             m.cmd_join(joined, target, now)
-        elif what == "wait":
-            self.node.log("info", "autocluster: %s" % why)
+        elif what in ("wait", "retry"):
+            self.node.log("info" if what == "wait" else "debug", "autocluster: %s" % why)
+            if what == "retry":
+                self.backoff = self.retry_min
             self.after_join(now)
         else:
             self.after_join(now)
@@ -384,7 +402,7 @@ class AutoCluster:
         run = m.running()
         oldest = min((tuple(m.records[n]["guid"]) for n in run if n in m.records), default=())
         return {"cid": m.cluster_id, "size": len(run), "oldest": list(oldest), "enabled": self.enabled,
-                "members": m.members()}
+                "members": m.members(), "busy": m.pending_join is not None}
 
     def disable(self, now: float, why: str) -> None:
         was = self.enabled
