@@ -100,6 +100,26 @@ def test_rollback_keeps_an_earlier_reentrant_hold():
     assert "res" in entries(c, NAMES[0])
 
 
+def test_a_stale_reentrant_hold_gets_a_new_token():
+    """X's hold survives only on a voter cut off while X released; Y takes the lock from the two
+    others meanwhile. When X takes it again, the stale hold must not hand back X's old token."""
+    c = cluster()
+    n1, n2, n3 = NAMES[:3]
+    x = acq(c, n1, "r", "x", "quorum", lease=30).result["token"]
+    c.net.partition([n1, n3], [n2])
+    assert c.run_until(lambda: c.view(n1)["running_nodes"] == [n1, n3])
+    c.command(n1, "lock_release", resource="r", owner="x")
+    c.run(0.1)
+    y = acq(c, n3, "r", "y", "quorum").result["token"]
+    c.command(n3, "lock_release", resource="r", owner="y")
+    c.net.heal()
+    assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == 3 for n in NAMES[:3]))
+    assert "r" in entries(c, n2)                      # x's stale hold
+    c.net.block(n1, n3)                               # so the grant is made by n1 and n2
+    again = acq(c, n1, "r", "x", "quorum")
+    assert y > x and again.result["token"] > y
+
+
 def test_lease_expires_and_renew_extends():
     c = cluster()
     assert acq(c, NAMES[0], "res", "o1", "quorum", lease=2).ok

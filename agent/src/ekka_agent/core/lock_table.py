@@ -3,7 +3,8 @@ highest fencing token it has seen per resource.
 
 An entry belongs to (node, owner): the node whose agent the client asked, and the client's own
 id. Nothing here forces a disk write per lock call (an fsync costs more than the whole call):
-  - tokens: a ceiling 1000 above the counter is saved, and a restart resumes from it;
+  - tokens: a ceiling 1000 above the counter is saved, and a restart after a crash resumes
+    from it (a clean stop saves the counters themselves);
   - grants: saved with the rest of the state, and exact after a clean stop. After a crash the
     saved grants may be stale, so they are dropped and the node refuses to grant, vote or renew
     for the longest lease it ever gave (also saved): by then every grant it made has ended.
@@ -27,7 +28,7 @@ class LockTable:
     # ---- state ----
     def snapshot(self) -> dict:
         off = self.node.wall_offset
-        return {"ceilings": self.ceilings, "max_lease": self.max_lease, "clean": self.clean,
+        return {"ceilings": self.ceilings, "counters": self.counters, "max_lease": self.max_lease, "clean": self.clean,
                 "entries": {r: dict(e, expires=e["expires"] + off) for r, e in self.entries.items()}}
 
     def restore(self, st: dict) -> None:
@@ -36,7 +37,8 @@ class LockTable:
         self.counters = dict(self.ceilings)
         self.max_lease = float(st.get("max_lease", 0.0))
         self.clean = bool(st.get("clean"))
-        if self.clean:
+        if self.clean:      # exact counters: a kept re-entrant hold keeps its token
+            self.counters = {r: int(c) for r, c in st.get("counters", {}).items()}
             self.entries = {r: dict(e, expires=e["expires"] - off) for r, e in st.get("entries", {}).items()}
         else:
             self.crashed = bool(self.max_lease)

@@ -339,8 +339,10 @@ class Locks:
     def _commit(self, oid: str, now: float) -> None:
         op = self.ops[oid]
         held = [r["token"] for r in op["oks"].values() if r.get("token") is not None]
-        counters = [int(r.get("fast") or r.get("counter") or 0) for r in op["oks"].values()]
-        op["token"] = max(held) if held else max(counters) + 1
+        top = max(int(r.get("fast") or r.get("counter") or 0) for r in op["oks"].values())
+        # A re-entrant hold keeps its token, unless some voter has seen a later grant since
+        # (the hold survived on a voter the other grant did not need): then it gets a new one.
+        op["token"] = max(held) if held and max(held) >= top else top + 1
         op["phase"] = "commit"
         # Our own vote last: it may complete the op, and nothing may be sent after that.
         for n in sorted(op["oks"], key=lambda n: n == self.me):
