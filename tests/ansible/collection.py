@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,20 +121,27 @@ def run_playbook(args: list[str], env: dict | None = None, prefix: list[str] | N
 
 def run_module(module: str, args: dict, env: dict | None = None, check: bool = False,
                diff: bool = False, timeout: float = 120) -> dict:
-    """Run one module on localhost with ansible's JSON output; return its result dict."""
-    argv = [tool("ansible"), "localhost", "-c", "local", "-m", module, "-a", json.dumps(args),
-            "-e", f"ansible_python_interpreter={sys.executable}"]
-    if check:
-        argv.append("--check")
-    if diff:
-        argv.append("--diff")
-    e = dict(env or ansible_env())
-    e["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
-    e["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
-    proc = subprocess.run(argv, capture_output=True, text=True, env=e, timeout=timeout, cwd=str(REPO),
-                          check=False)
-    try:
-        out = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError(f"no JSON from ansible (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    """Run one module on localhost in a real play; return its registered result (with diff)."""
+    with tempfile.TemporaryDirectory(prefix="ekka-module-") as tmp:
+        out = Path(tmp) / "result.json"
+        play = Path(tmp) / "play.yml"
+        (Path(tmp) / "args.json").write_text(json.dumps({"ekka_test_args": args}))
+        play.write_text(json.dumps([{
+            "hosts": "localhost", "gather_facts": False,
+            "tasks": [
+                {"name": "module under test", module: "{{ ekka_test_args }}", "register": "r",
+                 "ignore_errors": True},
+                {"name": "save the result", "ansible.builtin.copy": {
+                    "content": "{{ r | to_json }}", "dest": str(out), "mode": "0600"},
+                 "check_mode": False, "diff": False},
+            ]}]))
+        argv = ["-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
+                "-e", f"@{tmp}/args.json", str(play)]
+        if check:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        r = run_playbook(argv, env=env, timeout=timeout)
+        if not out.exists():
+            raise AssertionError(f"the module's result was not saved:\n{r!r}")
+        return json.loads(out.read_text())

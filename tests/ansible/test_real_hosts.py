@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def cluster_hosts(netns, procs, tmp_path):
 
 
 def write_inventory(path: Path, machines, key: Path, wheels: Path, work: Path, cookie: str,
-                    fourth: str | None) -> None:
+                    fourth: str | None, agent_src: Path) -> None:
     seeds = {m.name: {"ansible_host": m.ip} for m in machines[:3]}
     inv = {"ekka": {
         "children": {"ekka_seeds": {"hosts": seeds}},
@@ -75,6 +76,7 @@ def write_inventory(path: Path, machines, key: Path, wheels: Path, work: Path, c
             "ekka_failure_timeout": "1500ms",
             "ekka_agent_wheelhouse": str(work / "wheelhouse"),
             "ekka_agent_pip_wheel_args": ["--no-index", "--find-links", str(wheels)],
+            "ekka_agent_source_dir": str(agent_src),
         },
     }}
     if fourth:
@@ -110,10 +112,15 @@ def main_pid(machine, key) -> str:
     return ssh(machine, key, "systemctl show -p MainPID --value ekka-agent.service").stdout.strip()
 
 
+@pytest.mark.timeout(1200)
 def test_site_yml_on_real_hosts(cluster_hosts, tmp_path):
     net, machines, key = cluster_hosts
     n1, n2, n3, n4 = machines
     wheels = deps_wheelhouse()
+    # A snapshot of the agent's source: the runs must see one version of it.
+    agent_src = tmp_path / "agent"
+    shutil.copytree(REPO / "agent", agent_src,
+                    ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "tests"))
     inv = tmp_path / "hosts.yml"
     cookie = secrets.token_hex(20)
     env = ansible_env()
@@ -123,7 +130,7 @@ def test_site_yml_on_real_hosts(cluster_hosts, tmp_path):
     runs = iter(range(1, 100))
 
     def play(fourth=None):
-        write_inventory(inv, machines, key, wheels, tmp_path, cookie, fourth)
+        write_inventory(inv, machines, key, wheels, tmp_path, cookie, fourth, agent_src)
         r = run_playbook(["-i", inv, site], env=env, prefix=in_ctl)
         (tmp_path / f"play-{next(runs)}.log").write_text(r.stdout + r.stderr)
         return r
