@@ -351,9 +351,10 @@ def summary(plan: Plan) -> None:
 def main() -> int:
     c.exit_on_sigterm()
     plan = Plan(c.quick_flag())
-    print("bench_foundation (%s): join sizes %s, %d detection trials, %d writes, %d agents idle %d s"
+    print("bench_foundation (%s): join sizes %s, %d detection trials, %d writes, %d agents idle %d s; "
+          "%d CPUs, load average %.2f (figures are from a shared machine)"
           % ("quick" if plan.quick else "full", plan.join_sizes, plan.detect_trials, plan.writes,
-             plan.idle_nodes, plan.idle_s))
+             plan.idle_nodes, plan.idle_s, os.cpu_count() or 0, os.getloadavg()[0]))
     sys.stdout.flush()
     bench_join_ekka(plan)
     have_serf = c.serf_available()
