@@ -65,11 +65,11 @@ def test_etcd_down_at_start_then_up(agents, etcd_server):
     nodes = start_all(agents, names, etcd_extra(etcd_server.url))
     st = wait_until(lambda: (lambda s: s if s["error"] else None)(disc_status(nodes[0])), 15,
                     message="discovery to report the etcd failure")
-    assert st["error"].startswith("lock failed: etcd lock failed: http://127.0.0.1:%d: connection refused"
+    assert st["error"].startswith("discovery failed: etcd discover failed: http://127.0.0.1:%d: connection refused"
                                   % etcd_server.client_port), st["error"]
     assert all(alone(n) and n.proc.alive() for n in nodes)
     log = nodes[0].proc.stderr()
-    assert "autocluster: lock failed: etcd lock failed" in log and "retrying with backoff" in log
+    assert "autocluster: discovery failed: etcd discover failed" in log and "retrying with backoff" in log
     etcd_server.start().wait_healthy()
     wait_one_cluster(nodes, timeout=30)
     assert disc_status(nodes[0])["error"] == ""

@@ -118,6 +118,7 @@ class AutoCluster:
         self.dry = False             # a round only to answer `discovery status` (no join/register)
         self.registered = False
         self.discovered: list = []
+        self.prev_discovered: list = []
         self.answers: dict = {}
         self.unreachable: dict = {}
         self.strategy_info: dict = {}
@@ -267,12 +268,10 @@ class AutoCluster:
         if self.strategy == "manual":
             self.discovered = []
             return self.end_round(now)
-        if self.has_lock and not dry and not self.node.membership.others():
-            self.phase = "locking"
-            self.node.out.append(DiscOp("lock", self.round))
-        else:
-            self.phase = "discovering"
-            self.node.out.append(DiscOp("discover", self.round))
+        # With a lock (etcd) a lone node first looks without it: if a cluster already runs it
+        # joins that; the lock is taken only to form the first one (see after_probe).
+        self.phase = "discovering"
+        self.node.out.append(DiscOp("discover", self.round))
 
     def on_locked(self, e: DiscResult, now: float) -> None:
         if self.phase != "locking":
@@ -288,7 +287,7 @@ class AutoCluster:
             return
         if not e.ok:
             return self.fail(now, "discovery failed: %s" % e.error, end=True)
-        self.discovered = sorted(set(e.nodes))
+        self.prev_discovered, self.discovered = self.discovered, sorted(set(e.nodes))
         self.strategy_info = dict(e.info or {})
         self.phase = "probing"
         for n in self.pending_probes():
@@ -308,11 +307,22 @@ class AutoCluster:
             return self.finish(now)
         m = self.node.membership
         me = dict(self.info(), name=self.node.name)
+        if (self.has_lock and me["size"] <= 1 and not self.locked
+                and not any(i.get("enabled") and i["size"] > 1 and i["cid"] != me["cid"] for i in self.answers.values())):
+            # No cluster runs yet: form under the strategy's lock, looking again once we hold it.
+            self.phase = "locking"
+            self.answers, self.unreachable = {}, {}
+            self.node.out.append(DiscOp("lock", self.round))
+            return
         what, target, why = decide(me, self.answers, locked=self.locked, expect=self.expect)
         if (what == "join" and me["size"] <= 1 and self.answers[target]["size"] <= 1 and not self.locked
-                and self.unreachable and now - self.started_at < self.formation_wait):
-            # Someone we discovered has not answered yet; it may be the one everybody else joins.
-            what, why = "retry", "forming only once %s answer(s)" % ", ".join(sorted(self.unreachable))
+                and now - self.started_at < self.formation_wait):
+            # Lone nodes join each other only with a settled view: everyone discovered answered,
+            # and (but for static seeds) discovery returned the same nodes twice running.
+            if self.unreachable:
+                what, why = "retry", "forming only once %s answer(s)" % ", ".join(sorted(self.unreachable))
+            elif self.strategy != "static" and self.discovered != self.prev_discovered:
+                what, why = "retry", "forming only once discovery returns the same nodes twice"
         self.last_decision = why
         if what == "join":
             self.phase = "joining"
