@@ -43,9 +43,17 @@ class AgentNode:
         return self
 
     def wait_ready(self, timeout: float = 15) -> None:
-        wait_until(lambda: self.proc.alive() and self.status(), timeout,
-                   message="agent %s to answer on its control socket (exited: %s)"
-                   % (self.name, self.proc.returncode))
+        def ready():
+            if not self.proc.alive():
+                raise AssertionError("agent %s exited with %s before answering:\n%s"
+                                     % (self.name, self.proc.returncode, self.proc.stderr()[-2000:]))
+            return self.status()
+        try:
+            wait_until(ready, timeout, message="agent %s to answer on its control socket" % self.name)
+        except AssertionError:
+            if not self.proc.alive():
+                ready()   # say why it died rather than that it timed out
+            raise
 
     def kill(self) -> None:
         self.proc.kill()
