@@ -276,6 +276,11 @@ class AutoCluster:
     def on_locked(self, e: DiscResult, now: float) -> None:
         if self.phase != "locking":
             return
+        if not e.ok and "is held by" in e.error:
+            # Another node is forming right now: look again soon, likely to join what it formed.
+            self.round_error, self.last_decision = "lock busy", e.error
+            self.backoff = self.retry_min
+            return self.finish(now)
         if not e.ok:
             return self.fail(now, "lock failed: %s" % e.error, end=True)
         self.locked = True

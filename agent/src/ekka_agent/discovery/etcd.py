@@ -21,7 +21,8 @@ from .base import BaseStrategy, DiscoveryError
 log = logging.getLogger("ekka.discovery")
 REQUEST_TIMEOUT = 3.0
 LOCK_TTL = 30          # seconds; a holder that dies frees the lock when its lease ends
-LOCK_WAIT = 15.0       # how long lock() keeps trying before it reports who holds it
+LOCK_WAIT = 1.0        # how long lock() keeps trying; then the round ends and the next one may
+                       # find the cluster the holder formed (and join it without the lock)
 LOCK_POLL = 0.2
 
 
