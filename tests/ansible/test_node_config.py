@@ -1,0 +1,69 @@
+"""The node role renders a config the agent accepts, for every discovery strategy.
+
+The role runs for real (connection local, no service manager); `ekka-agent check` is the
+agent's own validator, so a key the role writes and the agent does not know fails here.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from collection import run_playbook
+
+STRATEGIES = {
+    "manual": {},
+    "static": {},
+    "mcast": {"ekka_mcast": {"addr": "239.192.0.9", "ports": [4369, 4370], "iface": "127.0.0.1", "ttl": 1, "loop": True}},
+    "dns": {"ekka_dns": {"name": "ekka.example.com", "record_type": "srv"}},
+    "etcd": {"ekka_etcd": {"server": ["http://10.0.0.1:2379", "http://10.0.0.2:2379"], "prefix": "ekkacl", "node_ttl": "1m"}},
+    "k8s": {"ekka_k8s": {"apiserver": "https://kubernetes.default.svc:443", "service_name": "ekka",
+                         "address_type": "hostname", "namespace": "prod", "suffix": "pod.local"}},
+}
+
+
+def render(tmp_path: Path, extra: dict, check: bool = False) -> tuple:
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(json.dumps({"ekka": {"hosts": {
+        "a": {"ekka_node_offset": "1", "ekka_node_address": "10.0.0.1"},
+        "b": {"ekka_node_offset": "2", "ekka_node_address": "10.0.0.2"}}}}))
+    play = tmp_path / "play.yml"
+    play.write_text(json.dumps([{"hosts": "a", "gather_facts": False, "roles": ["ekka.cluster.node"]}]))
+    variables = {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+        "ekka_service_manager": "none", "ekka_cookie": "c" * 32,
+        "ekka_config_dir": str(tmp_path / "etc"), "ekka_data_dir": str(tmp_path / "data"), **extra}
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    args = ["-i", inv, "-e", f"@{tmp_path / 'vars.json'}", play] + (["--check"] if check else [])
+    return run_playbook(args), tmp_path / "etc" / "ekka.conf"
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_rendered_config_passes_agent_check(tmp_path, strategy):
+    r, conf = render(tmp_path, {"ekka_discovery_strategy": strategy, **STRATEGIES[strategy]})
+    assert r.rc == 0, r
+    text = conf.read_text()
+    assert 'name = "ekka1@10.0.0.1"' in text
+    assert "c" * 32 not in text, "the cookie goes to its own file, not into the config"
+    if strategy == "static":
+        assert 'seeds = ["ekka1@10.0.0.1", "ekka2@10.0.0.2"]' in text
+    agent = shutil.which("ekka-agent", path=str(Path(sys.executable).parent))
+    chk = subprocess.run([agent, "check", "-c", str(conf)], capture_output=True, text=True, check=False)
+    assert chk.returncode == 0, f"{chk.stdout}{chk.stderr}\n{text}"
+    assert f"discovery {strategy}" in chk.stdout
+
+
+def test_second_render_changes_nothing(tmp_path):
+    assert render(tmp_path, {})[0].rc == 0
+    again, _ = render(tmp_path, {})
+    assert again.rc == 0 and again.changed() == 0, again
+
+
+def test_cookie_is_required_without_a_default(tmp_path):
+    r, _ = render(tmp_path, {"ekka_cookie": "short"})
+    assert r.rc != 0 and "ekka_cookie: must be 16-255 characters" in r.stdout, r
+    assert "short" not in r.stdout.replace("ekka_cookie: must", "")
