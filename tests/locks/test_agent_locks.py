@@ -39,8 +39,7 @@ def test_context_manager_renews_and_releases(trio):
     n1, n2, n3 = trio
     seen = []
     with Lock(n1.conf, "ctx", strategy="quorum", lease=1) as token:
-        lk_client = LockClient(n3.data_dir / "ekka.sock", owner="other")
-        t0 = lk_client.control  # noqa: F841 (the socket path form of the target)
+        lk_client = LockClient(n3.data_dir / "ekka.sock", owner="other")   # the socket as target
         # Held well past its lease: the renewals keep it.
         wait_until(lambda: seen.append(1) or len(seen) > 25, 10, interval=0.1, message="time to pass")
         with pytest.raises(NotAcquired):
