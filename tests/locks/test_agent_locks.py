@@ -37,15 +37,17 @@ def test_acquire_release_each_strategy(trio, strategy):
 
 def test_context_manager_renews_and_releases(trio):
     n1, n2, n3 = trio
-    seen = []
-    with Lock(n1.conf, "ctx", strategy="quorum", lease=1) as token:
-        lk_client = LockClient(n3.data_dir / "ekka.sock", owner="other")   # the socket as target
-        # Held well past its lease: the renewals keep it.
-        wait_until(lambda: seen.append(1) or len(seen) > 25, 10, interval=0.1, message="time to pass")
+    lk = Lock(n1.conf, "ctx", strategy="quorum", lease=1)
+    with lk as token:
+        first = lk.valid_until
+        other = LockClient(n3.data_dir / "ekka.sock", owner="other")   # the socket as target
+        # Held past its first lease: renewals moved it on at least twice.
+        wait_until(lambda: lk.valid_until > first + 1.2, 10, message="two renewals")
+        assert lk.valid() and not lk.lost.is_set()
         with pytest.raises(NotAcquired):
-            lk_client.acquire("ctx", "quorum", lease=1)
+            other.acquire("ctx", "quorum", lease=1)
         assert isinstance(token, int)
-    g = lk_client.acquire("ctx", "quorum", lease=1, wait=5)   # released on exit
+    g = other.acquire("ctx", "quorum", lease=1, wait=5)   # released on exit
     assert g["token"] > token
 
 
