@@ -46,3 +46,22 @@ def test_ansible_lint_production(collection_copy):
         cwd=collection_copy, capture_output=True, text=True, check=False, timeout=600,
         env=ansible_env(collection_copy.parents[2]))
     assert r.returncode == 0, f"ansible-lint failed:\n{r.stdout[-8000:]}\n{r.stderr[-4000:]}"
+
+
+def test_galaxy_build(tmp_path):
+    """The artifact carries the plugins, roles, playbooks and the agent's source, no tests."""
+    import tarfile
+
+    from collection import REPO
+
+    r = subprocess.run([tool("ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path)],
+                       cwd=REPO, capture_output=True, text=True, check=False, timeout=300, env=ansible_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    with tarfile.open(next(tmp_path.glob("ekka-cluster-*.tar.gz"))) as tar:
+        names = set(tar.getnames())
+    for needed in ("MANIFEST.json", "meta/runtime.yml", "plugins/filter/naming.py",
+                   "plugins/modules/cluster.py", "plugins/module_utils/_naming.py",
+                   "agent/src/ekka_agent/naming.py", "agent/pyproject.toml", "playbooks/site.yml",
+                   "roles/agent/meta/argument_specs.yml", "changelogs/changelog.yaml"):
+        assert needed in names, needed
+    assert not [n for n in names if n.startswith(("tests/", "bench/", ".demo", "playbooks/collections"))]
