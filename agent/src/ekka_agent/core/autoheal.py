@@ -25,6 +25,7 @@ from .cliques import conflicts, find_cliques, partial_partitions, pick_winner
 HELLO_RETRY = 1.0       # resend an unanswered hello (the sim drops messages; TCP may reset)
 VIEW_RETRY = 1.0        # resend an unanswered view request, for as long as that node is up
 MAX_CONFLICTS_KEPT = 1000
+MAX_STASH = 1000        # data messages kept for an epoch we are about to adopt
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Autoheal:
         self.peer_ep: dict = {}
         self.split: set = set()         # peers back from a partition: no data until healed
         self.synced: set = set()        # peers we share data with now
+        self.stash: dict = {}           # epoch -> [(peer, kv message)] sent to us a moment early
         self.unsynced: set = set()      # up, hello done, but not sharing data: a heal is due
         self.hello_at = None
         self.report_at = None
@@ -80,6 +82,7 @@ class Autoheal:
         self.asked: set = set()
         self.views: dict = {}
         self.hid = 0
+        self.cur_hid = None
         self.heals: list = []           # times of heal rounds (breaker)
         self.alarms: list = []
         self.stopped_alarm = None
@@ -119,6 +122,7 @@ class Autoheal:
         for s in (self.split, self.synced, self.unsynced, self.decided, self.was_down):
             s.clear()
         self.req.clear()
+        self.stash.clear()
         self.episode = False
         self.alarms = []
         self.node.dirty = True
@@ -132,7 +136,12 @@ class Autoheal:
         return msg
 
     def accept(self, p: str, msg: dict) -> bool:
-        return p not in self.split and self.ep is not None and msg.get("ep") == self.ep
+        ep = msg.get("ep")
+        if p not in self.split and self.ep is not None and ep == self.ep:
+            return True
+        if ep and self.ep and sum(map(len, self.stash.values())) < MAX_STASH:
+            self.stash.setdefault(tuple(ep), []).append((p, msg))   # from a heal we are about to join
+        return False
 
     # ---------- hello ----------
     def _fields(self, p: str) -> dict:
@@ -195,10 +204,11 @@ class Autoheal:
             if not self.split and not self.episode:
                 self.episode = True
                 self.node.emit("partition_occurred", p)
-            if self.enabled and p not in self.split:
-                self.split.add(p)
-                self.node.log("warning", "partition: %s was on the other side; no data is shared with it "
-                              "until autoheal decides" % p)
+            if self.enabled:
+                if p not in self.split:
+                    self.split.add(p)
+                    self.node.log("warning", "partition: %s was on the other side; no data is shared with "
+                                  "it until autoheal decides" % p)
             else:
                 self.node.log("warning", "partition with %s ended; data merged by last writer wins "
                               "because cluster.autoheal is off" % p)
@@ -210,8 +220,9 @@ class Autoheal:
             self.adopt(theirs["ep"], now, healed=False)
         self._refresh(p)
 
-    def _refresh(self, p: str) -> None:
-        """Recompute whether we share data with p; catch it up when that starts."""
+    def _refresh(self, p: str, catch_up: bool = True) -> None:
+        """Recompute whether we share data with p; catch it up when that starts (unless a heal
+        already gave both of us the coordinator's copy)."""
         up = p in self.m.up and p in self.decided
         ok = up and p not in self.split and self.ep is not None and self.peer_ep.get(p) == self.ep
         if ok:
@@ -219,7 +230,7 @@ class Autoheal:
             self.unsynced.discard(p)
             if p not in self.synced:
                 self.synced.add(p)
-                if self.enabled:
+                if self.enabled and catch_up:
                     self.node.kv.catch_up(p)
         else:
             self.synced.discard(p)
@@ -231,17 +242,42 @@ class Autoheal:
             else:
                 self.unsynced.discard(p)
 
-    def adopt(self, ep, now: float, healed: bool = True) -> None:
+    def adopt(self, ep, now: float, healed: bool = True, plan=(), losers=(), coordinator=None,
+              resync: bool = False) -> None:
+        """Take data epoch ep. In a heal, `plan` lists every node the coordinator moves to ep: we
+        count them in it at once (so a heal costs O(n) messages, not O(n^2)); what they send us
+        before they get there is stashed, and a node the plan missed shows up in the next views.
+        Tables are sent only where a copy may be missing: to a winner we did not share data with
+        just before, and to the losers when we did not share data with the coordinator."""
+        old_synced = set(self.synced)
         self.ep = ep
         self.node.dirty = True
         had = self.episode or bool(self.split)
         self.split.clear()
-        for p in sorted(self.m.up):
+        plan = set(plan) - {self.m.me}
+        losers = set(losers)
+        i_lose = self.m.me in losers
+        feed_losers = coordinator != self.m.me and coordinator not in old_synced
+        for q in plan:
+            self.peer_ep[q] = ep
+        for p in sorted(self.m.up - plan):
             self.node.send(p, {"t": "heal_ep", "ep": ep}, "rpc")
         for p in list(self.req):          # hellos in flight carry the old epoch: start over
             self._hello(p, now)
         for p in sorted(self.m.up | self.synced | self.unsynced):
-            self._refresh(p)
+            if p not in plan or resync:
+                cu = True
+            elif i_lose:
+                cu = False
+            elif p in losers:
+                cu = feed_losers
+            else:
+                cu = p not in old_synced
+            self._refresh(p, catch_up=cu)
+        for q, msg in self.stash.pop(tuple(ep), []):
+            if self.accept(q, msg):
+                self.node.kv.on_message(q, msg, now)
+        self.stash.clear()
         if had and healed:
             self.episode = False
             self.node.emit("partition_healed", self.m.me, epoch=ep)
@@ -270,6 +306,8 @@ class Autoheal:
         if self.unsynced and self.report_at is not None and now >= self.report_at:
             self.report_at = now + self.report_every
             self._report(now, split=True)
+            for p in sorted(self.unsynced - self.split):   # a lost heal_ep leaves a stale epoch here
+                self.node.send(p, {"t": "heal_ep", "ep": self.ep, "ask": True}, "rpc")
         if self.down_report_at is not None and now >= self.down_report_at:
             self.down_report_at = None
             down, self.down_report = self.down_report, set()
@@ -371,17 +409,27 @@ class Autoheal:
             return
         self.heals.append(now)
         self.hid += 1
+        hid = "%s-%d" % (self.inc[:6], self.hid)   # unique across leaders and restarts
         c = winners[0]
         self._set_alarms(alarms + [self._partition_alarm(split_view)])
         self.node.log("warning", "autoheal: cluster split in %d parts %s; keeping the %d nodes with %s "
                       "(coordinator), rejoining %s" % (len(cl), [len(x) for x in cl], len(winners), c, losers))
-        self.node.emit("partition_healing", c, heal=self.hid, winners=winners, losers=losers)
-        plan = {"t": "heal_plan", "hid": self.hid, "winners": winners, "losers": losers, "leader": self.m.me}
-        self.phase, self.phase_at = "heal", now + self.round_timeout
+        self.node.emit("partition_healing", c, heal=hid, winners=winners, losers=losers)
+        # Winners that shared data with a loser during the split (a partial partition) hold some of
+        # its writes: they send their table around once the heal is done, so all keep them.
+        conf = conflicts(views)
+        tainted = [w for w in winners if any(self._linked(w, lo, conf) for lo in losers)]
+        plan = {"t": "heal_plan", "hid": hid, "winners": winners, "losers": losers, "leader": self.m.me,
+                "resync": tainted, "counter": 1 + max(v["ep"][0] for v in views.values() if v["ep"])}
+        self.phase, self.phase_at, self.cur_hid = "heal", now + self.round_timeout, hid
         if c == self.m.me:
             self._on_plan(plan, now)
         else:
             self.node.send(c, plan, "rpc")
+
+    def _linked(self, a: str, b: str, conf: dict) -> bool:
+        va, vb = self.views[a], self.views[b]
+        return b not in conf[a] and b not in va["down"] and a not in vb["down"]
 
     @staticmethod
     def _partition_alarm(split_view: dict) -> dict:
@@ -400,17 +448,21 @@ class Autoheal:
         if self.coord:
             self._coord_finish()
         me = self.m.me
-        ep = self.new_ep((self.ep[0] if self.ep else 0) + 1)
-        self.adopt(ep, now)
+        ep = self.new_ep(max(msg.get("counter", 0), (self.ep[0] if self.ep else 0) + 1))
+        everyone = msg["winners"] + msg["losers"]
+        resync = set(msg.get("resync", []))
+        self.adopt(ep, now, plan=everyone, losers=msg["losers"], coordinator=me, resync=me in resync)
         waiting = set()
         for w in msg["winners"]:
             if w != me:
                 waiting.add(w)
-                self.node.send(w, {"t": "heal_adopt", "hid": msg["hid"], "ep": ep}, "rpc")
+                self.node.send(w, {"t": "heal_adopt", "hid": msg["hid"], "ep": ep, "plan": everyone,
+                                   "losers": msg["losers"], "resync": w in resync}, "rpc")
         snap = self.node.kv.entries
         for n in msg["losers"]:
             waiting.add(n)
-            self.node.send(n, {"t": "heal_rejoin", "hid": msg["hid"], "ep": ep, "kv": snap}, "rpc")
+            self.node.send(n, {"t": "heal_rejoin", "hid": msg["hid"], "ep": ep, "kv": dict(snap),
+                               "leader": msg["leader"], "plan": everyone, "losers": msg["losers"]}, "rpc")
         self.coord = {"hid": msg["hid"], "leader": msg["leader"], "waiting": waiting, "rejoined": [],
                       "losers": set(msg["losers"]), "deadline": now + self.round_timeout / 2}
         if not waiting:
@@ -435,7 +487,7 @@ class Autoheal:
             self.node.send(c["leader"], msg, "rpc")
 
     def _on_round(self, msg: dict, now: float) -> None:
-        if self.phase == "heal" and msg["hid"] == self.hid:
+        if self.phase == "heal" and msg["hid"] == self.cur_hid:
             self._gather(now)
 
     # ---------- the nodes outside the winning clique ----------
@@ -457,9 +509,10 @@ class Autoheal:
                 self.node.out.append(SaveConflicts(tuple(lost)))
             self.episode = True
             self.rejoins += 1
-            self.node.emit("node_healing", self.m.me, coordinator=p, heal=msg["hid"], conflicts=len(lost))
+            self.node.emit("node_healing", self.m.me, coordinator=p, leader=msg.get("leader"), heal=msg["hid"],
+                           conflicts=len(lost))
             self.node.on_joined({"kv": snap, "heal": p}, now)
-            self.adopt(msg["ep"], now)
+            self.adopt(msg["ep"], now, plan=msg.get("plan", ()), losers=msg.get("losers", ()), coordinator=p)
         self.node.send(p, {"t": "heal_ack", "hid": msg["hid"]}, "rpc")
 
     # ---------- messages ----------
@@ -474,6 +527,8 @@ class Autoheal:
         elif t == "heal_ep":
             self.peer_ep[p] = msg["ep"]
             self._refresh(p)
+            if msg.get("ask"):
+                self.node.send(p, {"t": "heal_ep", "ep": self.ep}, "rpc")
         elif t == "heal_report":
             if self.m.leader() == self.m.me:
                 self._triggered(now)
@@ -487,7 +542,8 @@ class Autoheal:
             self._on_plan(msg, now)
         elif t == "heal_adopt":
             if msg["ep"] != self.ep:
-                self.adopt(msg["ep"], now)
+                self.adopt(msg["ep"], now, plan=msg.get("plan", ()), losers=msg.get("losers", ()), coordinator=p,
+                           resync=msg.get("resync", False))
             self.node.send(p, {"t": "heal_ack", "hid": msg["hid"]}, "rpc")
         elif t == "heal_rejoin":
             self._on_rejoin(p, msg, now)
