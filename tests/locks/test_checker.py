@@ -1,5 +1,6 @@
 """The checker: many concurrent clients on 3 real agents in network namespaces, with kill -9,
-an isolated node and a split injected. Every grant is recorded with the time its holder may
+an isolated node and a split injected (each phase lasts until the clients made a number of
+grants under it). Every grant is recorded with the time its holder may
 trust it (from before it asked, plus the lease, moved on by renewals, cut at release). No two
 holders may ever trust overlapping times for quorum, all and etcd, and tokens only grow."""
 from __future__ import annotations
@@ -58,26 +59,34 @@ def test_no_two_holders_under_kills_and_partitions(procs, netns, agents, etcd_fa
             threads.append(t)
     n1, n2, n3 = nodes
     try:
-        def phase(seconds: float) -> None:
-            # Let the clients work for a while (this is load, not a wait for a condition).
-            stop.wait(seconds)
+        def grants(k: int) -> None:
+            # Each phase lasts until the clients made k more grants under it.
+            want = len(h.grants) + k
+            wait_until(lambda: len(h.grants) >= want, 60, message="%d more grants" % k)
 
-        phase(3)
+        def sees_down(node, other) -> None:
+            wait_until(lambda: other.name in node.status()["stopped_nodes"], 20,
+                       message="%s to see %s down" % (node.name, other.name))
+
+        grants(20)
         n3.kill()                                   # kill -9 while it holds and votes
-        phase(3)
+        sees_down(n1, n3)
+        grants(30)
         n3.start()
         agents.wait_running(nodes, nodes)
-        phase(2)
+        grants(15)
         net.isolate(net.hosts[0])                   # n1 cut off from everyone, etcd included
-        phase(5)
+        sees_down(n2, n1)
+        grants(30)
         net.heal()
         agents.wait_running(nodes, nodes)
-        phase(2)
+        grants(15)
         net.partition(net.hosts[:2], [net.hosts[2], net.controller])   # n3 keeps etcd
-        phase(5)
+        sees_down(n1, n3)
+        grants(30)
         net.heal()
         agents.wait_running(nodes, nodes)
-        phase(3)
+        grants(20)
     finally:
         stop.set()
         for t in threads:
