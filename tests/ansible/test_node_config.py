@@ -59,11 +59,11 @@ def test_rendered_config_passes_agent_check(tmp_path, strategy):
 
 def test_second_render_changes_nothing(tmp_path):
     assert render(tmp_path, {})[0].rc == 0
-    again, _ = render(tmp_path, {})
+    again = render(tmp_path, {})[0]
     assert again.rc == 0 and again.changed() == 0, again
 
 
 def test_cookie_is_required_without_a_default(tmp_path):
-    r, _ = render(tmp_path, {"ekka_cookie": "short"})
+    r = render(tmp_path, {"ekka_cookie": "short"})[0]
     assert r.rc != 0 and "ekka_cookie: must be 16-255 characters" in r.stdout, r
     assert "short" not in r.stdout.replace("ekka_cookie: must", "")
