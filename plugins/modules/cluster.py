@@ -155,7 +155,8 @@ class ClusterModule(object):
         if p["state"] == "joined":
             if target == me or target in before:
                 return self.done(status, "none", before, before)
-            after = sorted(set(before) | {me, target}) if len(before) > 1 else sorted({me, target})
+            # Joining another cluster leaves the current one; the real list comes from the agent.
+            after = sorted({me, target})
             return self.change("join", status, before, after, target,
                                lambda s: target in running_of(s) and me in running_of(s),
                                "%s to run in the cluster of %s" % (target, me))
