@@ -16,7 +16,7 @@ fi
 
 # erlang-base gives Debian's epmd; python3-venv lets /usr/bin/python3.11 make venvs.
 packages=(nftables iptables iproute2 etcd-server etcd-client dnsmasq openssh-server erlang-base serf
-          systemd-container debootstrap python3.11 python3-venv)
+          systemd-container debootstrap python3.11 python3-venv shellcheck)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
