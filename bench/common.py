@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from harness.agents import AgentCluster, AgentNode  # noqa: E402
 from harness.procs import ProcessGroup  # noqa: E402
+from harness.ports import _can_bind  # noqa: E402
 from harness.wait import wait_until  # noqa: E402
 
 from ekka_agent.naming import DIST_BASE_PORT, RPC_BASE_PORT  # noqa: E402
@@ -57,16 +58,7 @@ def quick_flag(argv=None) -> bool:
 # ---------------------------------------------------------------- loopback addresses and ports
 
 def _bindable(host: str, port: int, udp: bool = False) -> bool:
-    kinds = [socket.SOCK_STREAM] + ([socket.SOCK_DGRAM] if udp else [])
-    for kind in kinds:
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
+    return _can_bind(host, port, [socket.SOCK_STREAM] + ([socket.SOCK_DGRAM] if udp else []))
 
 
 def loopback_hosts(n: int, ports_free, tries: int = 200) -> tuple[list[str], int]:
