@@ -50,8 +50,7 @@ class Autoheal:
         self.delay = o.get("cluster.autoheal_delay", 1000) / 1000
         self.max_heals = o.get("cluster.autoheal_max_heals", 5)
         self.window = o.get("cluster.autoheal_window", 600_000) / 1000
-        hb = node.settings.heartbeat_interval
-        self.report_every = max(2.0, 2 * self.delay, 2 * hb)
+        self.report_every = max(2.0, 2 * self.delay)
         self.round_timeout = max(5.0, 4 * self.delay, node.settings.join_timeout)
         if self.enabled:
             node.kv.gate = self
@@ -331,9 +330,13 @@ class Autoheal:
             self.node.send(leader, {"t": "heal_report", "split": split, "down": list(down)})
 
     def _triggered(self, now: float) -> None:
-        if not self.enabled or self.phase is not None:
-            return   # a heal or a gathering is already under way
-        self.phase, self.phase_at = "wait", now + self.delay
+        if not self.enabled:
+            return
+        if self.phase == "wait":       # also cuts short a slow re-check of a partial partition
+            self.phase_at = min(self.phase_at, now + self.delay)
+        elif self.phase is None:
+            self.phase, self.phase_at = "wait", now + self.delay
+        # else a gathering or a heal is under way: it sees this node's state too
 
     # ---------- leader: gather views, decide ----------
     def my_view(self) -> dict:
