@@ -15,12 +15,15 @@ class EtcdLockCall:
     resource: str
     owner: str         # "<node>|<client id>": the value stored under the lock key
     lease: float = 0.0
+    lease_id: int | None = None   # renew / release: the etcd lease of the hold meant
 
 
 @dataclass(frozen=True)
 class EtcdLockResult:
     op: str
     ok: bool
-    result: dict = field(default_factory=dict)   # acquire/renew: token (the key's create revision)
+    # acquire/renew: token (the key's create revision), lease_id, lease (what the holder may
+    # trust, counted from before it asked), joined (acquire: re-entrant)
+    result: dict = field(default_factory=dict)
     error: str | None = None                     # locked | lost | etcd_unavailable | etcd_error
     message: str | None = None

@@ -205,7 +205,8 @@ class Locks:
                 return self.node.reply_error(rid, "lost", message="%r is not held by %s through etcd" % (res, owner))
             oid = self._new_op(rid, "renew", res, owner, strategy, lease, now, asked=["etcd"], need=1)
             self.ops[oid]["deadline"] = now + 2 * self.timeout
-            self.node.out.append(EtcdLockCall(oid, "renew", res, self._etcd_owner(owner), lease))
+            self.node.out.append(EtcdLockCall(oid, "renew", res, self._etcd_owner(owner), lease,
+                                              self.etcd_held[k].get("lease_id")))
             return
         if strategy == "local":
             t = self.table.renew(self.me, owner, res, lease, now)
@@ -234,9 +235,12 @@ class Locks:
                            released=[])
         op = self.ops[oid]
         if use_etcd:
-            self.etcd_held.pop(ek, None)
+            # Name the hold's etcd lease: this release can then never free a later hold of the
+            # same owner, however late etcd sees it.
+            held = self.etcd_held.pop(ek, None) or {}
             op["deadline"] = now + 2 * self.timeout
-            self.node.out.append(EtcdLockCall(oid, "release", res, self._etcd_owner(owner)))
+            self.node.out.append(EtcdLockCall(oid, "release", res, self._etcd_owner(owner),
+                                              lease_id=held.get("lease_id")))
         msg = {"t": "lock_rel", "id": oid, "res": res, "owner": owner}
         for n in asked:
             if n not in (self.me, "etcd"):
@@ -437,10 +441,7 @@ class Locks:
             return False
         op = self.ops.pop(event.op, None)
         if op is None:
-            if event.ok and event.result.get("kind") == "acquire":
-                # Granted after we gave up waiting: hand it straight back.
-                self.node.out.append(EtcdLockCall(event.op + "/late", "release", event.result["resource"],
-                                                  event.result["owner"]))
+            self._etcd_late(event)
             return True
         k = self._ekey(op["owner"], op["res"])
         if op["kind"] == "release":
@@ -458,12 +459,33 @@ class Locks:
             self.node.reply_error(op["rid"], "lost" if op["kind"] == "renew" else (event.error or "etcd_error"),
                                   message=event.message or event.error)
             return True
-        tok = event.result.get("token")
+        r = event.result
+        tok = r.get("token")
+        # The lease etcd's own confirmed, which may be less than the one asked for (a renewal
+        # keeps the TTL the etcd lease was granted with).
+        lease = r.get("lease", op["lease"])
         self.etcd_held[k] = {"resource": op["res"], "owner": op["owner"], "token": tok,
-                             "expires": now + op["lease"]}
+                             "lease_id": r.get("lease_id"), "expires": now + lease}
         self.node.reply(op["rid"], {"resource": op["res"], "token": tok, "strategy": "etcd",
-                                    "lease": op["lease"], "nodes": ["etcd"]})
+                                    "lease": lease, "nodes": ["etcd"]})
         return True
+
+    def _etcd_late(self, event: EtcdLockResult) -> None:
+        """An etcd acquire that succeeded after its caller was told `timeout`."""
+        r = event.result
+        if not (event.ok and r.get("kind") == "acquire"):
+            return
+        owner = r["owner"].split("|", 1)[1]
+        held = self.etcd_held.get(self._ekey(owner, r["resource"]))
+        if held is not None and r.get("joined"):
+            # It moved the hold this owner still trusts onto a new etcd lease (never a shorter
+            # one): follow it, so that renew and release name the lease the key is on.
+            held["lease_id"] = r.get("lease_id")
+            return
+        # Nobody trusts it: hand it back, naming its lease, so a newer hold of the same owner
+        # (a retry that re-entered it moved it onto another lease) is left alone.
+        self.node.out.append(EtcdLockCall(event.op + "/late", "release", r["resource"], r["owner"],
+                                          lease_id=r.get("lease_id")))
 
     # ---------- views ----------
     def listing(self, now: float) -> list:
