@@ -66,6 +66,7 @@ class Autoheal:
         self.decided: set = set()
         self.peer_ep: dict = {}
         self.split: set = set()         # peers back from a partition: no data until healed
+        self.merged: set = set()        # autoheal off: peers whose return we already reported
         self.synced: set = set()        # peers we share data with now
         self.stash: dict = {}           # epoch -> [(peer, kv message)] sent to us a moment early
         self.unsynced: set = set()      # up, hello done, but not sharing data: a heal is due
@@ -161,6 +162,7 @@ class Autoheal:
             self.hello_at = now + HELLO_RETRY
 
     def on_peer_down(self, p: str, now: float) -> None:
+        self.merged.discard(p)
         if p in self.seen:
             self.was_down.add(p)
         self.decided.discard(p)
@@ -200,7 +202,7 @@ class Autoheal:
         self.peer_ep[p] = theirs["ep"]
         self.decided.add(p)
         if is_split:
-            if not self.split and not self.episode:
+            if not self.split and not self.episode and p not in self.merged:
                 self.episode = True
                 self.node.emit("partition_occurred", p)
             if self.enabled:
@@ -208,7 +210,8 @@ class Autoheal:
                     self.split.add(p)
                     self.node.log("warning", "partition: %s was on the other side; no data is shared with "
                                   "it until autoheal decides" % p)
-            else:
+            elif p not in self.merged:
+                self.merged.add(p)   # both hellos of one reconnection find it: say it once
                 self.node.log("warning", "partition with %s ended; data merged by last writer wins "
                               "because cluster.autoheal is off" % p)
                 self.episode = False
