@@ -1,7 +1,8 @@
 """The checker: many concurrent clients on 3 real agents in network namespaces, with kill -9,
 an isolated node and a split injected (each phase lasts until the clients made a number of
 grants under it). Every grant is recorded with the time its holder may
-trust it (from before it asked, plus the lease, moved on by renewals, cut at release). No two
+trust it (from before it asked, plus the lease the agent answered, moved on by renewals that
+began while it was trusted, cut at release), as docs/locks.md promises. No two
 holders may ever trust overlapping times for quorum, all and etcd, and tokens only grow."""
 from __future__ import annotations
 
