@@ -12,7 +12,12 @@ def form(agents, net, extra: str = FAST) -> list:
         r = node.ctl("cluster", "join", nodes[0].name)
         assert r.returncode == 0, r.stdout + r.stderr
     agents.wait_running(nodes, nodes)
-    wait_until(lambda: one_cluster(nodes), 20, message="one cluster with one data epoch")
+    try:
+        wait_until(lambda: one_cluster(nodes), 20, message="one cluster with one data epoch")
+    except AssertionError:
+        import json
+        print("FORMSTATUS", json.dumps([{k: n.status()[k] for k in ("node", "running_nodes", "autoheal")} for n in nodes]))
+        raise
     return nodes
 
 

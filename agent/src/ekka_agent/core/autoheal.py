@@ -276,6 +276,9 @@ class Autoheal:
             else:
                 cu = p not in old_synced
             self._refresh(p, catch_up=cu)
+        if resync and self.enabled:     # we hold writes of a loser that the coordinator may lack
+            for p in sorted(self.synced & old_synced):
+                self.node.kv.catch_up(p)
         for q, msg in self.stash.pop(tuple(ep), []):
             if self.accept(q, msg):
                 self.node.kv.on_message(q, msg, now)
@@ -390,13 +393,19 @@ class Autoheal:
             alarms.append({"name": "partial_partition", "message": "some running nodes cannot reach each other",
                            "unreachable": partial})
         self.phase = self.phase_at = None
+        if partial:
+            # Some running nodes cannot reach each other (a cut link, or links still coming
+            # back): a clique chosen now could be wrong and its losers unreachable. Wait for the
+            # network; reports cut the wait short.
+            self._set_alarms(alarms + ([self._partition_alarm({"cliques": cl, "views": views})]
+                                       if len(cl) > 1 else []))
+            self.phase, self.phase_at = "wait", now + self.report_every
+            return
         if len(cl) == 1:
             if self.stopped_alarm:
                 self.node.log("info", "autoheal: the cluster is whole again; breaker reset")
             self.stopped_alarm = None
-            self._set_alarms(alarms)
-            if partial:   # keep looking until the network is whole
-                self.phase, self.phase_at = "wait", now + self.report_every
+            self._set_alarms([])
             return
         winners = pick_winner(cl)
         losers = [n for n in order if n not in winners]
@@ -574,6 +583,6 @@ class Autoheal:
         st["autoheal"] = {
             "enabled": self.enabled, "epoch": self.ep[1] if self.ep else None,
             "split_from": sorted(p for p in self.split if p in self.m.up),
-            "not_sharing_data_with": sorted(self.unsynced),
+            "not_sharing_data_with": sorted(self.m.up - self.synced),
             "heal": self.phase, "heals_in_window": len(self.heals), "rejoins": self.rejoins,
         }
