@@ -71,7 +71,7 @@ class KV:
         wid = self.next_id
         self.next_id += 1
         waiting = self.data_peers()
-        for p in waiting:
+        for p in sorted(waiting):
             self.node.send(p, self._tag({"t": "kv", "wid": wid, "entries": {key: e}}), "rpc")
         self.pending[wid] = {"req_id": req_id, "waiting": waiting, "acked": [],
                              "deadline": now + self.node.settings.write_timeout}
