@@ -34,16 +34,9 @@ from harness.agents import AgentCluster  # noqa: E402
 from harness.netns import Network  # noqa: E402
 from harness.procs import ProcessGroup  # noqa: E402
 from harness.wait import wait_until  # noqa: E402
+from partition.helpers import one_cluster  # noqa: E402
 
 DEFAULTS = "cluster {\n  heartbeat_interval = 500ms\n  failure_timeout = 2500ms\n}\n"
-
-
-def one_cluster(nodes) -> bool:
-    want = sorted(n.name for n in nodes)
-    sts = [n.status() for n in nodes]
-    return (all(s["running_nodes"] == want for s in sts)
-            and all(not s["autoheal"]["split_from"] and not s["autoheal"]["not_sharing_data_with"] for s in sts)
-            and len({s["autoheal"]["epoch"] for s in sts}) == 1)
 
 
 def all_running(nodes) -> bool:

@@ -25,18 +25,9 @@ def registered(etcd, cluster: str) -> list:
     return sorted(v.decode() for v, _ in etcd.client().get_prefix("%s/%s/nodes/" % (PREFIX, cluster)))
 
 
-def start_all(agents, names, extra):
-    nodes = [agents.add(n, extra=extra, start=False) for n in names]
-    for n in nodes:
-        n.start(wait=False)
-    for n in nodes:
-        n.wait_ready()
-    return nodes
-
-
 def test_autocluster_register_leave_and_shutdown(agents, etcd_server):
     names = [agents.name(i) for i in (1, 2, 3)]
-    nodes = start_all(agents, names, etcd_extra(etcd_server.url))
+    nodes = agents.start_all(names, etcd_extra(etcd_server.url))
     wait_one_cluster(nodes)
     wait_until(lambda: registered(etcd_server, agents.cluster) == names, 10, message="all three registered")
     st = disc_status(nodes[0])
@@ -54,7 +45,7 @@ def test_autocluster_register_leave_and_shutdown(agents, etcd_server):
 
 def test_tls_client_certificates(agents, etcd_tls_server):
     names = [agents.name(i) for i in (1, 2)]
-    nodes = start_all(agents, names, etcd_extra(etcd_tls_server.url, etcd_tls_server.tls_files()))
+    nodes = agents.start_all(names, etcd_extra(etcd_tls_server.url, etcd_tls_server.tls_files()))
     wait_one_cluster(nodes)
     assert registered(etcd_tls_server, agents.cluster) == names
 
@@ -62,7 +53,7 @@ def test_tls_client_certificates(agents, etcd_tls_server):
 def test_etcd_down_at_start_then_up(agents, etcd_server):
     etcd_server.stop()
     names = [agents.name(i) for i in (1, 2)]
-    nodes = start_all(agents, names, etcd_extra(etcd_server.url))
+    nodes = agents.start_all(names, etcd_extra(etcd_server.url))
     st = wait_until(lambda: (lambda s: s if s["error"] else None)(disc_status(nodes[0])), 15,
                     message="discovery to report the etcd failure")
     assert st["error"].startswith("discovery failed: etcd discover failed: http://127.0.0.1:%d: connection refused"

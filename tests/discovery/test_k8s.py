@@ -19,22 +19,13 @@ def k8s_extra(url: str, token_file, cacert, more: str = "") -> str:
                    % (url, json.dumps(str(token_file)), json.dumps(str(cacert)), more))
 
 
-def start_all(agents, names, extra):
-    nodes = [agents.add(n, extra=extra, start=False) for n in names]
-    for n in nodes:
-        n.start(wait=False)
-    for n in nodes:
-        n.wait_ready()
-    return nodes
-
-
 def test_endpoint_slices_ready_only(agents, certs, tmp_path):
     token = tmp_path / "token"
     token.write_text("s3cr3t-token\n")
     ips = [agents.ip(i) for i in (1, 2, 3)]
     with FakeApiServer(certs.server, "s3cr3t-token") as api:
         api.slices = endpoint_slice("ekka", "default", ips, not_ready=[agents.ip(4)])
-        nodes = start_all(agents, ["ekka@" + ip for ip in ips], k8s_extra(api.url, token, certs.ca_pem))
+        nodes = agents.start_all(["ekka@" + ip for ip in ips], k8s_extra(api.url, token, certs.ca_pem))
         wait_one_cluster(nodes)
         st = disc_status(nodes[0])
         assert st["discovered"] == sorted("ekka@" + ip for ip in ips)     # the not-ready pod is left out
@@ -48,7 +39,7 @@ def test_endpoints_fallback_and_token_errors(agents, certs, tmp_path):
     ips = [agents.ip(i) for i in (1, 2)]
     with FakeApiServer(certs.server, "tok-1") as api:
         api.endpoints = endpoints("ekka", "default", ips)
-        nodes = start_all(agents, ["ekka@" + ip for ip in ips], k8s_extra(api.url, token, certs.ca_pem))
+        nodes = agents.start_all(["ekka@" + ip for ip in ips], k8s_extra(api.url, token, certs.ca_pem))
         wait_one_cluster(nodes)
         assert disc_status(nodes[1])["strategy_info"]["source"] == "Endpoints"
         # a wrong token: HTTP 401 with a hint, retried, never a crash

@@ -133,6 +133,15 @@ class AgentCluster:
             node.start()
         return node
 
+    def start_all(self, names, extra: str = "") -> list:
+        """Start every node at once (as a fleet boots), then wait until each answers."""
+        nodes = [self.add(n, extra=extra, start=False) for n in names]
+        for n in nodes:
+            n.start(wait=False)
+        for n in nodes:
+            n.wait_ready()
+        return nodes
+
     def wait_running(self, nodes, expect, timeout: float = 20) -> None:
         """Wait until every node in `nodes` lists exactly `expect` as running."""
         want = sorted(n if isinstance(n, str) else n.name for n in expect)

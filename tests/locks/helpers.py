@@ -36,15 +36,18 @@ class History:
             self.grants.append(g)
         return g
 
-    def overlaps(self, strategy: str) -> list:
-        """Pairs of grants of one resource, to different holders, whose valid times overlap."""
+    def _by_resource(self, strategy: str) -> list:
+        """The grants of each resource under `strategy`, each list in order of start."""
         by_res: dict = {}
         for g in self.grants:
             if g["strategy"] == strategy:
                 by_res.setdefault(g["resource"], []).append(g)
+        return [sorted(gs, key=lambda g: g["start"]) for gs in by_res.values()]
+
+    def overlaps(self, strategy: str) -> list:
+        """Pairs of grants of one resource, to different holders, whose valid times overlap."""
         bad = []
-        for gs in by_res.values():
-            gs.sort(key=lambda g: g["start"])
+        for gs in self._by_resource(strategy):
             for i, a in enumerate(gs):
                 for b in gs[i + 1:]:
                     if b["start"] >= a["end"]:
@@ -56,13 +59,8 @@ class History:
     def token_regressions(self, strategy: str) -> list:
         """Grants whose token is not above that of every grant that ended before they began.
         (A holder that re-takes a lock it still holds somewhere gets its token again: re-entrant.)"""
-        by_res: dict = {}
-        for g in self.grants:
-            if g["strategy"] == strategy:
-                by_res.setdefault(g["resource"], []).append(g)
         bad = []
-        for gs in by_res.values():
-            gs.sort(key=lambda g: g["start"])
+        for gs in self._by_resource(strategy):
             for i, b in enumerate(gs):
                 for a in gs[:i]:
                     if a["end"] <= b["start"] and (a["token"] > b["token"] or
