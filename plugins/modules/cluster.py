@@ -26,15 +26,6 @@ options:
     description:
       - A node name C(name@host). Required when O(state=joined).
     type: str
-  data_dir:
-    description:
-      - The agent's C(node.data_dir); the control socket is C(<data_dir>/ekka.sock).
-    type: path
-    default: /var/lib/ekka
-  socket:
-    description:
-      - The control socket path, overriding O(data_dir).
-    type: path
   timeout:
     description:
       - Seconds to wait for the agent to answer, and with O(wait) for the change to show.
@@ -47,6 +38,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - ekka.cluster.agent
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -107,10 +99,9 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ekka.cluster.plugins.module_utils._control_client import (
     AgentUnreachable,
-    ControlClient,
     ControlError,
-    socket_path,
 )
+from ansible_collections.ekka.cluster.plugins.module_utils._agent import AGENT_ARGS, agent_client
 from ansible_collections.ekka.cluster.plugins.module_utils._naming import NodeNameError, parse_node
 
 
@@ -126,7 +117,7 @@ class ClusterModule(object):
     def __init__(self, module):
         self.module = module
         p = module.params
-        self.client = ControlClient(p["socket"] or socket_path(p["data_dir"]), timeout=p["timeout"])
+        self.client = agent_client(p)
         self.deadline = time.monotonic() + p["timeout"]
 
     def status(self):
@@ -208,8 +199,7 @@ def main():
         argument_spec=dict(
             state=dict(type="str", default="joined", choices=["joined", "absent"]),
             node=dict(type="str"),
-            data_dir=dict(type="path", default="/var/lib/ekka"),
-            socket=dict(type="path"),
+            **AGENT_ARGS,
             timeout=dict(type="float", default=30),
             wait=dict(type="bool", default=True),
         ),

@@ -13,21 +13,13 @@ description:
   - Asks the local ekka agent for its status over the control socket and returns it,
     also as the fact C(ekka_cluster).
 options:
-  data_dir:
-    description:
-      - The agent's C(node.data_dir); the control socket is C(<data_dir>/ekka.sock).
-    type: path
-    default: /var/lib/ekka
-  socket:
-    description:
-      - The control socket path, overriding O(data_dir).
-    type: path
   timeout:
     description:
       - Seconds to wait for the agent to answer.
     type: float
     default: 10
 extends_documentation_fragment:
+  - ekka.cluster.agent
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
 attributes:
@@ -96,23 +88,21 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ekka.cluster.plugins.module_utils._control_client import (
     AgentUnreachable,
-    ControlClient,
     ControlError,
-    socket_path,
 )
+from ansible_collections.ekka.cluster.plugins.module_utils._agent import AGENT_ARGS, agent_client
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            data_dir=dict(type="path", default="/var/lib/ekka"),
-            socket=dict(type="path"),
+            **AGENT_ARGS,
             timeout=dict(type="float", default=10),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    client = ControlClient(p["socket"] or socket_path(p["data_dir"]), timeout=p["timeout"])
+    client = agent_client(p)
     try:
         status = client.call("status")
     except AgentUnreachable as e:
