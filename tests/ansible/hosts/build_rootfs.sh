@@ -6,18 +6,23 @@ set -euo pipefail
 CACHE=${EKKA_TEST_CACHE:-/var/cache/ekka-test}
 SUITE=bookworm
 MIRROR=${EKKA_TEST_MIRROR:-http://deb.debian.org/debian}
-# python3 for Ansible, nftables for the firewall role; no python3-venv and no network
-# on the hosts, so the agent role has to bring everything it needs.
-PKGS=systemd,systemd-sysv,dbus,iproute2,python3,openssh-server,nftables
+# python3 for Ansible; nftables, iptables and ufw for the firewall role's backends (ufw
+# stays disabled: Debian ships it off). No python3-venv and no network on the hosts, so
+# the agent role has to bring everything it needs.
+PKGS=systemd,systemd-sysv,dbus,iproute2,python3,openssh-server,nftables,iptables,ufw
 LAYOUT=1
 digest=$(echo "$SUITE $PKGS $LAYOUT" | sha256sum | cut -c1-12)
 ROOT="$CACHE/rootfs-$SUITE-$digest"
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.rootfs.lock"
 flock 9
-if [ -e "$ROOT/.complete" ]; then echo "$ROOT"; exit 0; fi
-# Older layouts are of no further use.
-for old in "$CACHE"/rootfs-*; do [ "$old" = "$ROOT" ] || rm -rf "$old"; done
+# .last-used marks a layout as in use, so a concurrent run of an older checkout keeps its own.
+if [ -e "$ROOT/.complete" ]; then touch "$ROOT/.last-used"; echo "$ROOT"; exit 0; fi
+# Older layouts are of no further use once nothing has booted them for an hour.
+for old in "$CACHE"/rootfs-*; do
+  [ "$old" = "$ROOT" ] && continue
+  [ -n "$(find "$old/.last-used" -mmin -60 2>/dev/null)" ] || rm -rf "$old"
+done
 tmp="$ROOT.tmp.$$"
 rm -rf "$tmp"
 trap 'rm -rf "$tmp"' EXIT
@@ -33,7 +38,7 @@ chroot "$tmp" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all
   fstrim.timer systemd-networkd-wait-online.service >/dev/null 2>&1 || true
 apt_clean() { rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*; }
 apt_clean "$tmp"
-touch "$tmp/.complete"
+touch "$tmp/.complete" "$tmp/.last-used"
 rm -rf "$ROOT"
 mv "$tmp" "$ROOT"
 trap - EXIT
