@@ -43,6 +43,7 @@ BAD = [
     (GOOD + "node.dist_listen_min = 99999", "node.dist_listen_min = 99999: must be an integer from 1 to 65535"),
     (GOOD + 'cluster { heartbeat_interval = 3s, failure_timeout = 1s }', "must be longer than cluster.heartbeat_interval"),
     ("node { name = ", "not valid HOCON"),
+    (GOOD + "node.control_socket_mode = 0400", "node.control_socket_mode = 400: must be an octal mode from 0600"),
 ]
 
 

@@ -24,7 +24,7 @@ SCHEMA = [
     Key("node.dist_listen_min", t.port, DEFAULT_DIST_LISTEN_MIN, "epmd mode: lowest cluster port"),
     Key("node.dist_listen_max", t.port, DEFAULT_DIST_LISTEN_MAX, "epmd mode: highest cluster port"),
     Key("node.max_frame_size", t.byte_size, "64MB", "largest frame accepted on the RPC port"),
-    Key("node.control_socket_mode", t.integer(0o600, 0o777), 0o660, "permissions of the control socket"),
+    Key("node.control_socket_mode", t.file_mode, "0660", "permissions of the control socket (octal)"),
 
     Key("cluster.name", t.simple_name, "ekkacl", "cluster name; peers with another name are refused"),
     Key("cluster.discovery_strategy", t.enum("manual", "static", "mcast", "dns", "etcd", "k8s"), "manual",

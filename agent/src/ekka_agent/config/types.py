@@ -86,6 +86,17 @@ def integer(lo: int, hi: int):
 port = integer(1, 65535)
 
 
+def file_mode(v) -> int:
+    """A permission mode written in octal: "0660", or 0660 (which HOCON reads as the number 660)."""
+    text = str(v).strip()
+    if isinstance(v, bool) or not text.isdigit() or any(c in "89" for c in text):
+        raise ValueError("an octal mode such as \"0660\"")
+    mode = int(text, 8)
+    if not 0o600 <= mode <= 0o777:
+        raise ValueError("an octal mode from 0600 to 0777 (the agent's user must keep read and write)")
+    return mode
+
+
 def enum(*choices: str):
     def check(v) -> str:
         s = str(v).strip().lower() if v is not None else ""
