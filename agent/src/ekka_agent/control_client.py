@@ -66,13 +66,22 @@ class ControlClient:
             raise ControlError(reply)
         return reply.get("result")
 
-    def stream(self, cmd: str, **args):
-        """Yield each JSON object the agent sends until it closes (for `events`)."""
+    def stream(self, cmd: str, ready=None, **args):
+        """Yield each JSON object the agent sends after its reply, until it closes (for `events`).
+
+        `ready()` is called once the agent's reply says the stream is in place.
+        """
         s = self._connect()
         s.settimeout(None)
         try:
             s.sendall((json.dumps({"cmd": cmd, "args": args}) + "\n").encode())
-            for line in s.makefile("rb"):
+            lines = s.makefile("rb")
+            reply = json.loads(lines.readline().decode() or "{}")
+            if not reply.get("ok"):
+                raise ControlError(reply)
+            if ready:
+                ready()
+            for line in lines:
                 yield json.loads(line.decode())
         finally:
             s.close()

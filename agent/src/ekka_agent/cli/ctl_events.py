@@ -28,7 +28,8 @@ def register(groups, cluster_subparsers) -> None:
 def events(ctl, a) -> int:
     n = 0
     try:
-        for ev in ctl.client.stream("events"):
+        watching = lambda: print("Watching events; Ctrl-C to stop.", file=sys.stderr, flush=True)  # noqa: E731
+        for ev in ctl.client.stream("events", ready=watching):
             if not fnmatch.fnmatchcase(str(ev.get("event", "")), a.event):
                 continue
             print(json.dumps(ev, sort_keys=True), flush=True)

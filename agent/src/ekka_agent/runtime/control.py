@@ -65,6 +65,8 @@ class ControlServer:
     async def _stream_events(self, writer) -> None:
         q = self.agent.subscribe()
         try:
+            # The reply says the subscription is in place: from here on no event is missed.
+            await self._write(writer, {"ok": True, "result": "subscribed"})
             while True:
                 await self._write(writer, await q.get())
         finally:
