@@ -9,7 +9,6 @@ inventory loses its access. iptables/ufw only ever run inside the containers.
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from pathlib import Path
 
@@ -41,17 +40,6 @@ def fw_hosts(netns, procs, tmp_path):
         yield net, machines, key
     finally:
         shutdown(machines)
-
-
-def reach(src_host, ip: str, port: int) -> bool:
-    def probe():
-        try:
-            socket.create_connection((ip, port), timeout=1.5).close()
-            return True
-        except OSError:
-            return False
-
-    return src_host.call(probe)
 
 
 def check_ok(machine, key, command: str) -> str:
@@ -90,10 +78,10 @@ class Play:
 def assert_cluster_ports(net, n1, peers, outsiders):
     for port in CLUSTER_PORTS:
         for m in peers:
-            assert reach(m.host, n1.ip, port), f"peer {m.name} cannot reach node1:{port}"
+            assert m.host.can_connect(n1.ip, port), f"peer {m.name} cannot reach node1:{port}"
         for h in outsiders:
-            assert not reach(h, n1.ip, port), f"{h.name} outside the cluster reaches node1:{port}"
-    assert reach(net.controller, n1.ip, 22), "SSH must stay untouched"
+            assert not h.can_connect(n1.ip, port), f"{h.name} outside the cluster reaches node1:{port}"
+    assert net.controller.can_connect(n1.ip, 22), "SSH must stay untouched"
 
 
 def exercise(play: Play, net, machines, key):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -97,17 +96,6 @@ def running(machine, key) -> list:
     return sorted(status(machine, key)["running_nodes"])
 
 
-def can_connect(src_host, ip: str, port: int) -> bool:
-    def probe():
-        try:
-            socket.create_connection((ip, port), timeout=1.5).close()
-            return True
-        except OSError:
-            return False
-
-    return src_host.call(probe)
-
-
 def main_pid(machine, key) -> str:
     return ssh(machine, key, "systemctl show -p MainPID --value ekka-agent.service").stdout.strip()
 
@@ -146,9 +134,9 @@ def test_site_yml_on_real_hosts(cluster_hosts, tmp_path):
 
     # 2. Cluster ports: open to a peer, closed to a host outside the cluster.
     for port in (4370, 5370):
-        assert can_connect(n2.host, n1.ip, port), f"peer node2 cannot reach node1:{port}"
-        assert not can_connect(net.controller, n1.ip, port), f"outsider reaches node1:{port}"
-    assert can_connect(net.controller, n1.ip, 22), "the firewall must not touch other ports"
+        assert n2.host.can_connect(n1.ip, port), f"peer node2 cannot reach node1:{port}"
+        assert not net.controller.can_connect(n1.ip, port), f"outsider reaches node1:{port}"
+    assert net.controller.can_connect(n1.ip, 22), "the firewall must not touch other ports"
     ruleset = ssh(n1, key, "nft list table inet ekka_cluster").stdout
     assert n2.ip in ruleset and net.controller.ip not in ruleset
 
@@ -165,7 +153,7 @@ def test_site_yml_on_real_hosts(cluster_hosts, tmp_path):
         wait_until(lambda m=m: running(m, key) == names4, timeout=30,
                    message=f"{m.name} to see four nodes running")
     assert {m.name: main_pid(m, key) for m in machines[:3]} == pids
-    assert can_connect(n4.host, n1.ip, 4370), "the new host must be let in by the old ones"
+    assert n4.host.can_connect(n1.ip, 4370), "the new host must be let in by the old ones"
 
     # 5. Marked absent, the fourth host leaves and its agent stops.
     fourth = play(fourth="absent")

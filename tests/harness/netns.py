@@ -20,6 +20,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -187,6 +188,16 @@ class Host:
     def call(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Run a Python callable with this host's network (client code of the test)."""
         return in_netns(self.ns, fn, *args, **kwargs)
+
+    def can_connect(self, ip: str, port: int, timeout: float = 1.5) -> bool:
+        """Does a TCP connect from this host to ip:port succeed (a firewall probe)?"""
+        def probe() -> bool:
+            try:
+                socket.create_connection((ip, port), timeout=timeout).close()
+                return True
+            except OSError:
+                return False
+        return self.call(probe)
 
     def set_resolv(self, nameservers: Iterable[str], search: str | None = None) -> Path:
         """/etc/resolv.conf as seen by processes started in this host (`ip netns exec`)."""
