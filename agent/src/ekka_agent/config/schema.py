@@ -35,6 +35,7 @@ SCHEMA = [
     Key("cluster.ssl.certfile", t.existing_file, "", "inet_tls: this node's certificate (PEM)"),
     Key("cluster.ssl.keyfile", t.existing_file, "", "inet_tls: its private key (PEM)"),
     Key("cluster.ssl.cacertfile", t.existing_file, "", "inet_tls: CA bundle that peers' certificates must chain to"),
+    Key("cluster.ssl.expiry_warning", t.duration_ms, "30d", "inet_tls: alarm when a certificate or CA ends sooner"),
     Key("cluster.ssl.verify", t.enum("verify_peer", "verify_none"), "verify_peer", "inet_tls: check the peer's certificate"),
     Key("cluster.heartbeat_interval", t.duration_ms, "500ms", "how often a node tells each peer it is alive"),
     Key("cluster.failure_timeout", t.duration_ms, "2500ms", "silence after which a peer is marked down"),
