@@ -34,16 +34,18 @@ BAD = [
     ('node { name = "ekka1@127.0.0.1", cookie = "%s" }' % ("x" * 256), "1 to 255 bytes"),
     (GOOD + "cluster.proto_dist = inet_udp", "cluster.proto_dist = 'inet_udp': must be one of inet_tcp, inet6_tcp, inet_tls"),
     (GOOD + "cluster.discovery_strategy = zeroconf", "cluster.discovery_strategy = 'zeroconf': must be one of manual"),
-    (GOOD + 'cluster.heartbeat_interval = "soon"', "cluster.heartbeat_interval = 'soon': must be a duration"),
+    (GOOD + 'cluster.probe_interval = "soon"', "cluster.probe_interval = 'soon': must be a duration"),
+    (GOOD + 'cluster.heartbeat_interval = "soon"',
+     "cluster.probe_interval = 'soon' (written as cluster.heartbeat_interval): must be a duration"),
     (GOOD + "cluster.static.seeds = [\"a@b\"]", "cluster.static.seeds = ['a@b']: must be host 'b' is neither"),
     (GOOD + "cluster.autoheel = true", "cluster.autoheel: unknown key"),
     (GOOD + "cluster.proto_dist = inet_tls", "cluster.ssl.certfile = '': must be set when cluster.proto_dist = inet_tls"),
     (GOOD + "cluster.proto_dist = inet6_tcp", "node.name 'ekka1@127.0.0.1' has an IPv4 host"),
     (GOOD + "node { epmd = true, dist_listen_min = 7000, dist_listen_max = 6000 }", "node.dist_listen_min = 7000 is above"),
-    (GOOD + "node.dist_listen_min = 99999", "node.dist_listen_min = 99999: must be an integer from 1 to 65535"),
-    (GOOD + 'cluster { heartbeat_interval = 3s, failure_timeout = 1s }', "must be longer than cluster.heartbeat_interval"),
-    ("node { name = ", "not valid HOCON"),
-    (GOOD + "node.control_socket_mode = 0400", "node.control_socket_mode = 400: must be an octal mode from 0600"),
+    (GOOD + "node.dist_listen_min = 99999", "node.dist_listen_min = '99999': must be an integer from 1 to 65535"),
+    (GOOD + 'cluster { probe_interval = 3s, failure_timeout = 1s }', "must be longer than cluster.probe_interval"),
+    ("node { name = ", "ekka.conf: line 1: expected a value, found the end of the file"),
+    (GOOD + "node.control_socket_mode = 0400", "node.control_socket_mode = '0400': must be an octal mode from 0600"),
 ]
 
 
@@ -70,7 +72,8 @@ def test_missing_file(tmp_path):
 def test_environment_overrides_with_double_underscore(tmp_path):
     r = check(tmp_path, GOOD, {"EKKA_NODE__NAME": "ekka7@10.0.0.7", "EKKA_CLUSTER__DISCOVERY_STRATEGY": "static",
                                "EKKA_CLUSTER__NAME": "prod"})
-    assert r.stdout.strip() == "config OK: node ekka7@10.0.0.7, cluster prod, discovery static"
+    assert r.stdout.splitlines() == ["config OK: node ekka7@10.0.0.7, cluster prod, discovery static",
+                                     "environment: EKKA_CLUSTER__DISCOVERY_STRATEGY, EKKA_CLUSTER__NAME, EKKA_NODE__NAME"]
 
 
 def test_emqx4_flat_form_is_read(tmp_path):

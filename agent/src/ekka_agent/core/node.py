@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+from ..config.cookie import fingerprint
 from . import events as ev
 from .components import build_components
 from .kv import KV
@@ -161,6 +162,7 @@ class NodeCore:
             "members": [{"node": n, "status": m.status_of(n), "guid": m.records[n]["guid"]}
                         for n in m.members()],
             "alarms": [],
+            "cookie_fingerprint": fingerprint(self.options["node.cookie"]) if "node.cookie" in self.options else None,
         }
         for c in self.components:
             if hasattr(c, "status"):
