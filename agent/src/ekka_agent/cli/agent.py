@@ -25,11 +25,14 @@ def main(argv=None) -> int:
     po.add_argument("-c", "--config", required=True)
     po.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
-    if a.cmd == "run":
-        return run(a)
-    if a.cmd == "check":
-        return check(a)
-    return ports(a)
+    try:
+        if a.cmd == "run":
+            return run(a)
+        if a.cmd == "check":
+            return check(a)
+        return ports(a)
+    except BrokenPipeError:     # `ekka-agent check --effective | head`: the reader left
+        return EXIT_FAIL
 
 
 def run(a) -> int:
@@ -92,11 +95,13 @@ def sources(cfg) -> list:
     if cfg.env_used:
         lines.append("environment: %s" % ", ".join(cfg.env_used))
     if cfg.ignored:
-        roots: dict = {}
+        # EMQX's node/cluster/rpc keys one by one; any other section once, with its count
+        from ..config.emqx_keys import ROOTS
+        groups: dict = {}
         for key in cfg.ignored:
-            roots.setdefault(key.split(".")[0] if "." in key else key, []).append(key)
-        shown = [k if len(v) == 1 and v[0] == k else "%s (%d key%s)" % (k, len(v), "s" * (len(v) > 1))
-                 for k, v in roots.items()]
+            root = key.split(".")[0]
+            groups.setdefault(key if root in ROOTS or key.startswith(("EMQX_", "EKKA_")) else root, []).append(key)
+        shown = [k if v == [k] else "%s (%d key%s)" % (k, len(v), "s" * (len(v) > 1)) for k, v in groups.items()]
         lines.append("ignored (no effect on clustering): %s" % ", ".join(shown))
     return lines
 

@@ -23,6 +23,17 @@ def load_or_exit(path: str, prog: str, environ=None):
     return cfg
 
 
+def read_keys_or_exit(path: str, keys, prog: str) -> dict:
+    """Only `keys` of the config (read as the agent reads them); problems as load_or_exit prints them."""
+    from ..config.load import ConfigError, read_keys
+    try:
+        return read_keys(path, keys)
+    except ConfigError as e:
+        for line in e.problems:
+            print("%s: %s" % (prog, line), file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
 def erl_atom(s: str) -> str:
     """Quote a node name the way Erlang prints an atom, as EMQX's messages show it."""
     return "'%s'" % s

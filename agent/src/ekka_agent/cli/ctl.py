@@ -14,7 +14,7 @@ import sys
 
 from ..control_client import AgentUnreachable, ControlClient, ControlError, socket_path
 from ..naming import NodeNameError, parse_node
-from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, erl_atom, erl_list, load_or_exit
+from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, erl_atom, erl_list, read_keys_or_exit
 
 # Modules that add their own command groups: each has register(groups) and is imported here.
 PLUGINS: list = ["ekka_agent.cli.ctl_lock", "ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events"]
@@ -127,7 +127,8 @@ def main(argv=None) -> int:
         except NodeNameError as e:
             print("ekka-ctl: %s" % e, file=sys.stderr)
             return EXIT_USAGE
-    cfg = load_or_exit(a.config, "ekka-ctl")
+    # Only what finds the agent: the control socket's directory and the node's name.
+    cfg = read_keys_or_exit(a.config, ("node.data_dir", "node.name"), "ekka-ctl")
     ctl = Ctl(ControlClient(socket_path(cfg["node.data_dir"])))
     try:
         return a.run(ctl, a)

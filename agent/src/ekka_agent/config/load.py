@@ -154,15 +154,13 @@ def _expand_paths(raw: dict, environ, source, origins, problems) -> None:
         if not isinstance(v, str) or "${" not in v:
             continue
 
-        def sub(m, key=key):
-            if m.group(2) in names:
-                return names[m.group(2)]
-            if m.group(1):
-                return ""
+        missing = [m.group(2) for m in _VAR.finditer(v) if not m.group(1) and m.group(2) not in names]
+        if missing:
             problems.append("%s = %r%s: ${%s} is not set in the environment" % (
-                key, str(v), _from(origins.get(key)), m.group(2)))
-            return m.group(0)
-        raw[key] = Text.make(_VAR.sub(sub, v), quoted=True)
+                key, str(v), _from(origins.get(key)), missing[0]))
+            del raw[key]        # reported once; not checked again as a path
+            continue
+        raw[key] = Text.make(_VAR.sub(lambda m: names.get(m.group(2), ""), v), quoted=True)
 
 
 def _classify(raw: dict, origins: dict, problems: list, warnings: list, ignored: list) -> None:
@@ -208,19 +206,7 @@ def validate(raw: dict, source: str = "", origins=None, env_used=(), ignored=(),
     problems, values = list(problems), {}
     problems.extend(_secret_problems(raw, origins))
     for k in SCHEMA:
-        if raw.get(k.path) is None:     # HOCON's null leaves a key unset
-            if k.default is REQUIRED:
-                problems.append("%s: missing: %s; it has no default" % (k.path, k.doc))
-            else:
-                values[k.path] = k.default if not isinstance(k.default, str) else _default(k)
-            continue
-        try:
-            values[k.path] = k.check(raw[k.path])
-        except ValueError as e:
-            v = raw[k.path]
-            shown = "<hidden>" if k.path in SECRET_KEYS else repr(v if isinstance(v, (list, dict)) or v is None
-                                                                  else str(v))
-            problems.append("%s = %s%s: must be %s" % (k.path, shown, _from(origins.get(k.path)), e))
+        _check_key(k, raw, origins, values, problems)
     if not problems:
         for line in cross_checks(values):
             where = ["%s: %s" % (k, o) for k, o in sorted(origins.items()) if k in line and k in values]
@@ -230,7 +216,25 @@ def validate(raw: dict, source: str = "", origins=None, env_used=(), ignored=(),
     return Config(values, source, origins, env_used, ignored, warnings)
 
 
+def _check_key(k, raw: dict, origins: dict, values: dict, problems: list) -> None:
+    """values[k.path] = the checked value or its default, else one problem line."""
+    v = raw.get(k.path)
+    if v is None:     # not set, or HOCON's null
+        if k.default is REQUIRED:
+            problems.append("%s: missing: %s; it has no default" % (k.path, k.doc))
+        else:
+            values[k.path] = _default(k)
+        return
+    try:
+        values[k.path] = k.check(v)
+    except ValueError as e:
+        shown = "<hidden>" if k.path in SECRET_KEYS else repr(v if isinstance(v, (list, dict)) else str(v))
+        problems.append("%s = %s%s: must be %s" % (k.path, shown, _from(origins.get(k.path)), e))
+
+
 def _default(k):
+    if not isinstance(k.default, str):
+        return k.default
     try:
         return k.check(k.default)
     except ValueError:
@@ -270,18 +274,41 @@ def cross_checks(v: dict) -> list:
     return [line for check in CROSS_CHECKS for line in check(v)]
 
 
+class _Layers:
+    """The file and the environment read and merged, EMQX's names mapped to ours; not yet checked."""
+
+    def __init__(self, path, environ, text):
+        self.problems, self.warnings, self.ignored, self.origins = [], [], [], {}
+        file_raw, file_warnings = read_raw(path, text, environ)
+        self.warnings.extend(file_warnings)
+        self.raw = _rename(file_raw, self.origins, self.warnings)
+        env_raw, self.env_used = _env_layer(environ, self.origins, self.problems, self.ignored, self.warnings)
+        self.raw.update(env_raw)
+        if environ.get("WITH_EPMD") not in (None, "", "0", "false"):
+            self.raw["node.epmd"] = Text.make("true")
+            self.origins["node.epmd"] = "from WITH_EPMD"
+            self.env_used.append("WITH_EPMD")
+        _expand_paths(self.raw, environ, path, self.origins, self.problems)
+
+
 def load_config(path: str | None, environ=None, text: str | None = None) -> Config:
+    """The whole config, every key checked; ConfigError lists every problem."""
     environ = os.environ if environ is None else environ
-    problems, warnings, ignored, origins = [], [], [], {}
-    file_raw, file_warnings = read_raw(path, text, environ)
-    warnings.extend(file_warnings)
-    raw = _rename(file_raw, origins, warnings)
-    env_raw, env_used = _env_layer(environ, origins, problems, ignored, warnings)
-    raw.update(env_raw)
-    if environ.get("WITH_EPMD") not in (None, "", "0", "false"):
-        raw["node.epmd"] = Text.make("true")
-        origins["node.epmd"] = "from WITH_EPMD"
-        env_used.append("WITH_EPMD")
-    _expand_paths(raw, environ, path, origins, problems)
-    _classify(raw, origins, problems, warnings, ignored)
-    return validate(raw, path or "", origins, env_used, ignored, warnings, problems)
+    ly = _Layers(path, environ, text)
+    _classify(ly.raw, ly.origins, ly.problems, ly.warnings, ly.ignored)
+    return validate(ly.raw, path or "", ly.origins, ly.env_used, ly.ignored, ly.warnings, ly.problems)
+
+
+def read_keys(path: str | None, keys, environ=None) -> dict:
+    """Only `keys`, read exactly as load_config reads them (same file forms, includes, aliases and
+    environment) and checked; the rest of the config is not checked. For ekka-ctl, which needs
+    the control socket's directory and must not fail on, say, a cookie file it may not read."""
+    environ = os.environ if environ is None else environ
+    ly = _Layers(path, environ, None)
+    problems = [p for p in ly.problems if any(k in p for k in keys)]
+    out: dict = {}
+    for key in keys:
+        _check_key(BY_PATH[key], ly.raw, ly.origins, out, problems)
+    if problems:
+        raise ConfigError(problems)
+    return out
