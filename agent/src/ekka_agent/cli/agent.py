@@ -101,7 +101,7 @@ def sources(cfg) -> list:
         for key in cfg.ignored:
             root = key.split(".")[0]
             groups.setdefault(key if root in ROOTS or key.startswith(("EMQX_", "EKKA_")) else root, []).append(key)
-        shown = [k if v == [k] else "%s (%d key%s)" % (k, len(v), "s" * (len(v) > 1)) for k, v in groups.items()]
+        shown = [v[0] if len(v) == 1 else "%s (%d keys)" % (k, len(v)) for k, v in groups.items()]
         lines.append("ignored (no effect on clustering): %s" % ", ".join(shown))
     return lines
 
