@@ -211,7 +211,7 @@ class _Parser:
             t = self.peek()
             if t.kind == "nl" or (t.kind == "punct" and t.value in (",", end)) or t.kind == end:
                 continue
-            self.err(t, "expected a new line or ',' after a value, found %r" % (t.value,))
+            self.err(t, "expected a new line or ',' after a value, found %s" % _describe(t))
 
     def _include_follows(self) -> bool:
         nt = self.toks[self.pos + 1]
@@ -276,8 +276,10 @@ class _Parser:
                     self.err(self.peek(), "missing ']': an array is not closed")
                 items.append(self.value(depth + 1))
                 nt = self.peek()
+                if nt.kind == "eof":
+                    self.err(nt, "missing ']': an array is not closed")
                 if not (nt.kind == "nl" or (nt.kind == "punct" and nt.value in (",", "]"))):
-                    self.err(nt, "expected ',' or ']' in an array, found %r" % (nt.value,))
+                    self.err(nt, "expected ',' or ']' in an array, found %s" % _describe(nt))
         parts = []
         while self.peek().kind in ("text", "str", "subst"):
             nt = self.next()
