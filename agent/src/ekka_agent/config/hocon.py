@@ -237,15 +237,16 @@ class _Parser:
 
     def field(self, obj: dict, depth: int) -> None:
         path = self.key()
+        depth += len(path)      # a.b.c nests as deep as a { b { c
         t = self.next()
         if t.kind == "punct" and t.value == "{":
-            value = self.fields("}", depth + 1)
+            value = self.fields("}", depth)
             self.next()
             _set(obj, path, value)
             return
         if t.kind != "punct" or t.value not in ("=", ":", "+="):
             self.err(t, "expected '=', ':' or '{' after the key %s, found %r" % (".".join(path), t.value))
-        value = self.value(depth + 1)
+        value = self.value(depth)
         if t.value == "+=":
             cur = _get(obj, path)
             value = (cur if isinstance(cur, list) else []) + [value]

@@ -78,9 +78,11 @@ def read_raw(path: str | None, text: str | None = None, environ=None) -> tuple:
         if is_flat(text):
             return parse_flat(text, path or "config"), []
         tree, warnings = parse(text, path or "", _subst_env(path, environ))
+        return _flatten(tree), warnings
     except HoconError as e:
         raise ConfigError([str(e)]) from None
-    return _flatten(tree), warnings
+    except RecursionError:      # objects nested through includes beyond what the depth checks see
+        raise ConfigError(["%s: objects nested too deeply" % (path or "config")]) from None
 
 
 def _subst_env(path, environ) -> dict:
