@@ -34,11 +34,11 @@ def read_cookie_file(path: str) -> str:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise ValueError("a readable cookie file (%s: %s)" % (path, e.strerror)) from None
+        raise ValueError("a readable cookie file (%r: %s)" % (path, e.strerror)) from None
     try:
         return data.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise ValueError("a cookie file holding UTF-8 text (%s is not)" % path) from None
+        raise ValueError("a cookie file holding UTF-8 text (%r is not)" % path) from None
 
 
 def check_cookie(s: str) -> str:

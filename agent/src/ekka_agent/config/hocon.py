@@ -19,8 +19,17 @@ _FORBIDDEN = "$\"{}[]:=,+#`^?!*&\\"
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
+def one_line(text: str) -> str:
+    """Line breaks from the file (a quoted key, a triple-quoted string) shown escaped, so a
+    problem is always one line."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class HoconError(ValueError):
     """One line: where and what."""
+
+    def __init__(self, message: str):
+        super().__init__(one_line(message))
 
 
 class Text(str):

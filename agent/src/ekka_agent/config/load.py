@@ -9,7 +9,7 @@ import re
 from ..discovery.checks import discovery_checks
 from . import emqx_keys, env
 from .flat import is_flat, parse_flat
-from .hocon import HoconError, Text, parse, read_text
+from .hocon import HoconError, Text, one_line, parse, read_text
 from .schema import BY_PATH, LIST_KEYS, PATH_KEYS, REQUIRED, SCHEMA
 
 _VAR = re.compile(r"\$\{(\??)([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -22,7 +22,7 @@ class ConfigError(Exception):
     """Holds every problem found, one 'key = value: what is allowed' line each."""
 
     def __init__(self, problems):
-        self.problems = list(problems)
+        self.problems = [one_line(p) for p in problems]
         super().__init__("\n".join(self.problems))
 
 
