@@ -115,3 +115,20 @@ def test_with_epmd_environment_switches_mode(tmp_path):
     f.write_text('node { name = "emqx@10.0.0.1", cookie = "s3cret-cookie" }\n')
     r = subprocess.run([AGENT, "ports", "-c", str(f)], capture_output=True, text=True, env={"WITH_EPMD": "1"})
     assert "mode:   epmd" in r.stdout and "tcp/4369" in r.stdout
+
+
+def test_cookie_with_hash_from_the_environment_is_not_cut(agents):
+    """EKKA_NODE__COOKIE='Kq7vX2pL#m9RtZ4wB' is that whole secret: the node cannot join one holding
+    the cookie cut at the '#', and does join one holding the whole cookie."""
+    from ekka_agent.config.cookie import fingerprint
+    whole, cut = "Kq7vX2pL#m9RtZ4wB", "Kq7vX2pL"
+    holder_of_cut = agents.add(agents.name(1), cookie=cut)
+    from_env = agents.add(agents.name(2), env={"EKKA_NODE__COOKIE": whole})
+    holder_of_whole = agents.add(agents.name(3), cookie=whole)
+    st = json.loads(from_env.ctl("cluster", "status", "--json").stdout)
+    assert st["cookie_fingerprint"] == fingerprint(whole) != fingerprint(cut)
+    r = from_env.ctl("cluster", "join", holder_of_cut.name)
+    assert (r.returncode, r.stdout.strip()) == (1, "Failed to join the cluster: {node_down,'%s'}" % holder_of_cut.name)
+    assert from_env.ctl("cluster", "join", holder_of_whole.name).returncode == 0
+    agents.wait_running([from_env, holder_of_whole], [from_env, holder_of_whole])
+    assert holder_of_cut.running() == [holder_of_cut.name]

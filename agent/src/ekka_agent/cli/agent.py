@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import logging
 import sys
 
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, load_or_exit
@@ -36,6 +34,8 @@ def main(argv=None) -> int:
 
 
 def run(a) -> int:
+    import asyncio
+    import logging
     cfg = load_or_exit(a.config, "ekka-agent")
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s [" + cfg["node.name"] + "] %(name)s: %(message)s")

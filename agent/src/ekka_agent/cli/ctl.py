@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from ..control_client import AgentUnreachable, ControlClient, ControlError, socket_path
@@ -91,8 +92,34 @@ def kv(ctl: Ctl, a) -> int:
     return EXIT_OK
 
 
+# argparse looks each of its own words up in gettext's catalogues, a file search per word and
+# per sub-parser (about a third of ekka-ctl's start-up); its words stay English as ours are.
+argparse._ = lambda message: message
+argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help text sized from $COLUMNS: argparse's default asks shutil for the terminal size, and
+    importing shutil (with bz2 and lzma) for each command is a good part of ekka-ctl's start-up."""
+
+    def __init__(self, prog):
+        try:
+            width = int(os.environ.get("COLUMNS", "")) - 2
+        except ValueError:
+            width = 78
+        super().__init__(prog, width=width if width > 20 else 78)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every parser and sub-parser of ekka-ctl uses _Formatter."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="ekka-ctl", description="Control a running ekka agent")
+    p = _Parser(prog="ekka-ctl", description="Control a running ekka agent")
     p.add_argument("-c", "--config", required=True, help="the agent's config file (finds its control socket)")
     groups = p.add_subparsers(dest="group", required=True)
     cl = groups.add_parser("cluster", help="cluster membership")

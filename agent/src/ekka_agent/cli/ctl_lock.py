@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 
 from ..config.types import parse_duration_ms
@@ -102,6 +100,9 @@ def lock(ctl, a) -> int:
 
 
 def run_locked(path: str, a) -> int:
+    import signal
+    import subprocess
+
     from ..client import Lock
     argv = a.command[1:] if a.command and a.command[0] == "--" else a.command
     if not argv:

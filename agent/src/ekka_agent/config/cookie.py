@@ -5,8 +5,6 @@ the fingerprint that lets two hosts compare cookies without showing them.
 """
 from __future__ import annotations
 
-import hashlib
-
 MAX_BYTES = 255
 FORBIDDEN_CHARS = "\\'\" \t\n\r"
 
@@ -25,6 +23,7 @@ SAMPLE_COOKIES = frozenset({
 
 def fingerprint(cookie: str) -> str:
     """The first 8 hex digits of the SHA-256 of the cookie's bytes: equal cookies, equal prints."""
+    import hashlib      # here, not at the top: the checks and ekka-ctl never need it
     return hashlib.sha256(cookie.encode("utf-8", "surrogateescape")).hexdigest()[:8]
 
 
