@@ -218,7 +218,7 @@ class _Parser:
             else:
                 self.field(obj, depth)
             t = self.peek()
-            if t.kind == "nl" or (t.kind == "punct" and t.value in (",", end)) or t.kind == end:
+            if t.kind in ("nl", "eof") or (t.kind == "punct" and t.value in (",", end)):
                 continue
             self.err(t, "expected a new line or ',' after a value, found %s" % _describe(t))
 

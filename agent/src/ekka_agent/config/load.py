@@ -59,9 +59,7 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
     for k, v in tree.items():
         key = prefix + k
         if isinstance(v, dict) and key not in BY_PATH:
-            out.update(_flatten(v, key + "."))
-            if not v:
-                out.setdefault(key, v)
+            out.update(_flatten(v, key + "."))      # an empty object sets nothing
         else:
             out[key] = v
     return out
