@@ -74,7 +74,7 @@ def read_raw(path: str | None, text: str | None = None, environ=None) -> tuple:
                 return {}, []
             text = read_text(path)
         if is_flat(text):
-            return parse_flat(text, path or "config"), []
+            return parse_flat(text, path or "config")
         tree, warnings = parse(text, path or "", _subst_env(path, environ))
         return _flatten(tree), warnings
     except HoconError as e:
