@@ -132,3 +132,13 @@ def test_cookie_with_hash_from_the_environment_is_not_cut(agents):
     assert from_env.ctl("cluster", "join", holder_of_whole.name).returncode == 0
     agents.wait_running([from_env, holder_of_whole], [from_env, holder_of_whole])
     assert holder_of_cut.running() == [holder_of_cut.name]
+
+
+def test_ports_with_rpc_port_discovery_manual(tmp_path):
+    """EMQX's rpc.port_discovery = manual: the RPC port is rpc.tcp_server_port, whatever the name."""
+    f = tmp_path / "emqx.conf"
+    f.write_text('node { name = "emqx7@10.0.0.7", cookie = "s3cret-cookie" }\n'
+                 "rpc { port_discovery = manual, tcp_server_port = 5369 }\n")
+    out = json.loads(subprocess.run([AGENT, "ports", "-c", str(f), "--json"], capture_output=True, text=True,
+                                    check=True).stdout)
+    assert [(p["purpose"], p["port"]) for p in out["ports"]] == [("dist", 4377), ("rpc", 5369)]
