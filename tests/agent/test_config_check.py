@@ -142,3 +142,16 @@ def test_ports_with_rpc_port_discovery_manual(tmp_path):
     out = json.loads(subprocess.run([AGENT, "ports", "-c", str(f), "--json"], capture_output=True, text=True,
                                     check=True).stdout)
     assert [(p["purpose"], p["port"]) for p in out["ports"]] == [("dist", 4377), ("rpc", 5369)]
+
+
+def test_rpc_port_discovery_manual_nodes_cluster_on_the_fixed_port(agents):
+    """Two nodes with rpc.port_discovery = manual listen for RPC on rpc.tcp_server_port (each on its
+    own address) and reach each other there: they join and replicate a write."""
+    import socket
+    extra = "rpc { port_discovery = manual, tcp_server_port = 5369 }"
+    n1, n2 = (agents.add(agents.name(i), extra=extra) for i in (1, 2))
+    with socket.create_connection((agents.ip(1), 5369), timeout=5):
+        pass
+    assert n2.ctl("cluster", "join", n1.name).returncode == 0
+    agents.wait_running([n1, n2], [n1, n2])
+    assert len(n1.call("kv_put", key="k", value="v")["acked"]) == 2
