@@ -160,7 +160,7 @@ def multicast_v4(v) -> str:
 
 def path(v) -> str:
     s = string(v)
-    if "\0" in s:
+    if not s or "\0" in s:
         raise ValueError("a file system path")
     return s
 
@@ -196,7 +196,8 @@ def hooks(v) -> list:
 
 
 def existing_file(v) -> str:
-    s = path(v)
-    if s and not os.path.isfile(s):
+    """A path to a file that exists, or '' for unset."""
+    s = string(v)
+    if s and ("\0" in s or not os.path.isfile(s)):
         raise ValueError("an existing file")
     return s
