@@ -33,8 +33,9 @@ class HoconError(ValueError):
 
 
 class Text(str):
-    """A scalar as written. `quoted`: it was a quoted string. `cut`: a comment started right after
-    it with no space, so the line held more than the value (a '#' meant as part of a secret?)."""
+    """A scalar as written. `quoted`: it was a quoted string. `cut`: it was unquoted and a comment
+    started right after it with no space, so the line held more than the value (a '#' meant as
+    part of a secret?)."""
 
     quoted = False
     cut = False
@@ -82,7 +83,7 @@ def _lex(text: str, where) -> list:
             space, i = text[i:j], j
             continue
         if c == "#" or text.startswith("//", i):
-            if out and out[-1].kind in ("text", "str") and not space and out[-1].line == line:
+            if out and out[-1].kind == "text" and not space and out[-1].line == line:
                 out[-1].value.cut = True
             while i < n and text[i] != "\n":
                 i += 1
