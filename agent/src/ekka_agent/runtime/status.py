@@ -2,11 +2,14 @@
 open connections proved them, and the sections of runtime helpers (config reloads, ...)."""
 from __future__ import annotations
 
+from ..config.cookie import fingerprint
+
 
 def decorate(agent, st: dict) -> dict:
     t = agent.transport
     proved = t.proofs.by_peer()
     protocols = t.proofs.protocols()
+    st["cookie_fingerprint"] = fingerprint(t.cookie)     # the cookie this node proves with now
     for m in st.get("members", []):
         n = m["node"]
         if n == agent.name:
