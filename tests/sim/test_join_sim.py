@@ -1,6 +1,8 @@
 """The sans-IO core on a virtual clock and a fake network: deterministic from a seed."""
 from __future__ import annotations
 
+import pytest
+
 from ekka_agent.core.settings import Settings
 from ekka_agent.sim import SimCluster
 
@@ -23,6 +25,7 @@ def join_one_by_one(seed, n, loss=0.0, copy=True):
     return c, ns
 
 
+@pytest.mark.slow
 def test_200_nodes_joining_one_by_one_end_with_the_same_members_table():
     seed = 200
     c, ns = join_one_by_one(seed, 200, copy=False)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from ekka_agent.core import events as ev
 from ekka_agent.core.settings import Settings
 from ekka_agent.sim import SimCluster
@@ -209,5 +211,6 @@ def run_thousand(seed: int, n: int = 1000):
     return c, c.now - t0
 
 
+@pytest.mark.slow
 def test_thousand_nodes_heal_into_one():
     run_thousand(11)
