@@ -9,6 +9,8 @@ rejoins through discovery or `ekka-ctl cluster join`.
 """
 from __future__ import annotations
 
+from .messages import CleanAnswer, CleanQuery
+
 ASK_TIMEOUT = 3.0
 
 
@@ -63,7 +65,7 @@ class Autoclean:
         peers = set(self.m.running()) - {self.m.me}
         self.asking = {"qid": self.qid, "node": p, "waiting": peers, "seen_by": [], "deadline": now + ASK_TIMEOUT}
         for q in sorted(peers):
-            self.node.send(q, {"t": "clean_q", "qid": self.qid, "node": p})
+            self.node.send(q, CleanQuery(self.qid, p))
         self._maybe_remove(now)
 
     def _maybe_remove(self, now: float) -> None:
@@ -82,16 +84,15 @@ class Autoclean:
         self.node.emit("node_cleaned", p, down_for=round(gone, 1))
         self.m.remove_member(p, now, by=self.m.me)
 
-    def on_message(self, p: str, msg: dict, now: float) -> bool:
-        t = msg["t"]
-        if t == "clean_q":
-            self.node.send(p, {"t": "clean_a", "qid": msg["qid"], "up": msg["node"] in self.m.up})
+    def on_message(self, p: str, msg, now: float) -> bool:
+        if isinstance(msg, CleanQuery):
+            self.node.send(p, CleanAnswer(msg.query, msg.node in self.m.up))
             return True
-        if t == "clean_a":
+        if isinstance(msg, CleanAnswer):
             a = self.asking
-            if a and a["qid"] == msg["qid"] and p in a["waiting"]:
+            if a and a["qid"] == msg.query and p in a["waiting"]:
                 a["waiting"].discard(p)
-                if msg["up"]:
+                if msg.up:
                     a["seen_by"].append(p)
                 self._maybe_remove(now)
             return True

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .messages import DiscoveryInfo, DiscoveryProbe
+
 STRATEGIES_WITH_LOCK = ("etcd",)
 STRATEGIES_WITH_REGISTRY = ("etcd",)
 
@@ -187,13 +189,14 @@ class AutoCluster:
                 self.end_round(now)
         return True
 
-    def on_message(self, p: str, msg: dict, now: float) -> bool:
-        t = msg.get("t")
-        if t == "disc_probe":
-            self.node.send(p, dict(self.info(), t="disc_info", r=msg.get("r")), "rpc")
+    def on_message(self, p: str, msg, now: float) -> bool:
+        if isinstance(msg, DiscoveryProbe):
+            i = self.info()
+            self.node.send(p, DiscoveryInfo(round=msg.round, cluster_id=i["cid"], size=i["size"], oldest=i["oldest"],
+                                            enabled=i["enabled"], members=i["members"], busy=i["busy"]))
             if self.phase == "probing" and p in self.discovered and p not in self.answers:
                 # It was not up when we probed it (that probe was dropped): ask again now.
-                self.node.send(p, {"t": "disc_probe", "r": self.round}, "rpc")
+                self.node.send(p, DiscoveryProbe(self.round))
             elif (self.enabled and self.phase == "idle" and not self.node.membership.is_member(p)
                     and p not in self.answers):
                 # A node we have not heard from is looking for its cluster: look again soon.
@@ -202,9 +205,10 @@ class AutoCluster:
                     self.next_run = soon
                 self.backoff = self.retry_min
             return True
-        if t == "disc_info":
-            if self.phase == "probing" and msg.get("r") == self.round and p in self.discovered:
-                self.answers[p] = {k: msg.get(k) for k in ("cid", "size", "oldest", "enabled", "members", "busy")}
+        if isinstance(msg, DiscoveryInfo):
+            if self.phase == "probing" and msg.round == self.round and p in self.discovered:
+                self.answers[p] = {"cid": msg.cluster_id, "size": msg.size, "oldest": msg.oldest,
+                                   "enabled": msg.enabled, "members": msg.members, "busy": msg.busy}
                 self.unreachable.pop(p, None)
                 if not self.pending_probes():
                     self.deadline = None
@@ -296,7 +300,7 @@ class AutoCluster:
         self.strategy_info = dict(e.info or {})
         self.phase = "probing"
         for n in self.pending_probes():
-            self.node.send(n, {"t": "disc_probe", "r": self.round}, "rpc")
+            self.node.send(n, DiscoveryProbe(self.round))
         if self.pending_probes():
             self.deadline = now + self.probe_timeout
         else:

@@ -21,11 +21,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cliques import conflicts, find_cliques, partial_partitions, pick_winner
+from .messages import (HealAck, HealAdopt, HealAlarms, HealEpoch, HealHello, HealPlan, HealRejoin, HealReport,
+                       HealRound, HealView, HealViewRequest)
 
 HELLO_RETRY = 1.0       # resend an unanswered hello (the sim drops messages; TCP may reset)
 VIEW_RETRY = 1.0        # resend an unanswered view request, for as long as that node is up
 MAX_CONFLICTS_KEPT = 1000
 MAX_STASH = 1000        # data messages kept for an epoch we are about to adopt
+
+
+HEAL_MESSAGES = (HealHello, HealEpoch, HealReport, HealViewRequest, HealView, HealPlan, HealAdopt, HealRejoin,
+                 HealAck, HealRound, HealAlarms)
 
 
 @dataclass(frozen=True)
@@ -107,8 +113,8 @@ class Autoheal:
     def new_ep(self, counter: int) -> list:
         return [counter, "%012x" % self.node.rng.getrandbits(48)]
 
-    def on_joined(self, msg: dict, now: float) -> None:
-        if msg.get("heal"):
+    def on_joined(self, now: float, heal_by: str | None) -> None:
+        if heal_by:
             return       # our own rejoin (below) calls node.on_joined too
         # A fresh join: take the epoch of the cluster we joined from the first hello.
         self.ep = None
@@ -131,12 +137,11 @@ class Autoheal:
     def data_peers(self, up: set) -> set:
         return up & self.synced
 
-    def tag(self, msg: dict) -> dict:
-        msg["ep"] = self.ep
-        return msg
+    def epoch(self):
+        return self.ep
 
-    def accept(self, p: str, msg: dict) -> bool:
-        ep = msg.get("ep")
+    def accept(self, p: str, msg) -> bool:
+        ep = msg.epoch
         if p not in self.split and self.ep is not None and ep == self.ep:
             return True
         if ep and self.ep and sum(map(len, self.stash.values())) < MAX_STASH:
@@ -145,8 +150,8 @@ class Autoheal:
 
     # ---------- hello ----------
     def _fields(self, p: str) -> dict:
-        return {"inc": self.inc, "seen": self.seen.get(p), "down": p in self.was_down,
-                "ep": self.ep, "lep": self.lep.get(p)}
+        return {"incarnation": self.inc, "seen": self.seen.get(p), "down": p in self.was_down,
+                "epoch": self.ep, "last_shared": self.lep.get(p)}
 
     def on_peer_up(self, p: str, now: float) -> None:
         self.decided.discard(p)
@@ -157,7 +162,7 @@ class Autoheal:
         r = self.rounds.get(p, 0) + 1
         self.rounds[p] = r
         self.req[p] = {"r": r, "f": self._fields(p)}
-        self.node.send(p, dict(self.req[p]["f"], t="heal_hi", r=r, reply=False), "rpc")
+        self.node.send(p, HealHello(round=r, reply=False, **self.req[p]["f"]))
         if self.hello_at is None:
             self.hello_at = now + HELLO_RETRY
 
@@ -173,33 +178,34 @@ class Autoheal:
             if self.down_report_at is None:
                 self.down_report_at = now + self.delay
 
-    def _on_hello(self, p: str, msg: dict, now: float) -> None:
-        theirs = {k: msg[k] for k in ("inc", "seen", "down", "ep", "lep")}
-        if msg["reply"]:
+    def _on_hello(self, p: str, msg: HealHello, now: float) -> None:
+        theirs = {k: getattr(msg, k) for k in ("incarnation", "seen", "down", "epoch", "last_shared")}
+        if msg.reply:
             req = self.req.get(p)
-            if req is None or req["r"] != msg["r"]:
+            if req is None or req["r"] != msg.round:
                 return   # an answer to an older round
             del self.req[p]
             self._decide(p, req["f"], theirs, now)
             return
         prev = self.answered.get(p)
-        if prev and prev[0] == msg["r"] and prev[2] == msg["inc"]:
+        if prev and prev[0] == msg.round and prev[2] == msg.incarnation:
             mine = prev[1]   # a retry: answer it exactly as before
         else:
             mine = self._fields(p)
-            self.answered[p] = (msg["r"], mine, msg["inc"])
+            self.answered[p] = (msg.round, mine, msg.incarnation)
             self._decide(p, mine, theirs, now)
-        self.node.send(p, dict(mine, t="heal_hi", r=msg["r"], reply=True), "rpc")
+        self.node.send(p, HealHello(round=msg.round, reply=True, **mine))
 
     def _decide(self, p: str, mine: dict, theirs: dict, now: float) -> None:
         """Both ends run this on the same two sets of fields, so they reach the same answer."""
-        unchanged = mine["seen"] == theirs["inc"] and theirs["seen"] == mine["inc"]
+        unchanged = mine["seen"] == theirs["incarnation"] and theirs["seen"] == mine["incarnation"]
         had_down = mine["down"] or theirs["down"]
-        lineage = mine["ep"] == theirs["ep"] and mine["lep"] == mine["ep"] and theirs["lep"] == theirs["ep"]
-        is_split = unchanged and had_down and lineage and mine["ep"] is not None
-        self.seen[p] = theirs["inc"]
+        lineage = (mine["epoch"] == theirs["epoch"] and mine["last_shared"] == mine["epoch"]
+                   and theirs["last_shared"] == theirs["epoch"])
+        is_split = unchanged and had_down and lineage and mine["epoch"] is not None
+        self.seen[p] = theirs["incarnation"]
         self.was_down.discard(p)
-        self.peer_ep[p] = theirs["ep"]
+        self.peer_ep[p] = theirs["epoch"]
         self.decided.add(p)
         if is_split:
             if not self.split and not self.episode and p not in self.merged:
@@ -218,8 +224,8 @@ class Autoheal:
                 self.node.emit("partition_healed", p)
         elif not unchanged:
             self.split.discard(p)   # a restart ends the split; a second hello without one does not
-        if self.ep is None and theirs["ep"] is not None:
-            self.adopt(theirs["ep"], now, healed=False)
+        if self.ep is None and theirs["epoch"] is not None:
+            self.adopt(theirs["epoch"], now, healed=False)
         self._refresh(p)
 
     def _refresh(self, p: str, catch_up: bool = True) -> None:
@@ -263,7 +269,7 @@ class Autoheal:
         for q in plan:
             self.peer_ep[q] = ep
         for p in sorted(self.m.up - plan):
-            self.node.send(p, {"t": "heal_ep", "ep": ep}, "rpc")
+            self.node.send(p, HealEpoch(ep))
         for p in list(self.req):          # hellos in flight carry the old epoch: start over
             self._hello(p, now)
         for p in sorted(self.m.up | self.synced | self.unsynced):
@@ -303,7 +309,7 @@ class Autoheal:
             self.hello_at = None
             for p in sorted(self.req):
                 if p in self.m.up:
-                    self.node.send(p, dict(self.req[p]["f"], t="heal_hi", r=self.req[p]["r"], reply=False), "rpc")
+                    self.node.send(p, HealHello(round=self.req[p]["r"], reply=False, **self.req[p]["f"]))
                 else:
                     del self.req[p]
             if self.req:
@@ -312,7 +318,7 @@ class Autoheal:
             self.report_at = now + self.report_every
             self._report(now, split=True)
             for p in sorted(self.unsynced - self.split):   # a lost heal_ep leaves a stale epoch here
-                self.node.send(p, {"t": "heal_ep", "ep": self.ep, "ask": True}, "rpc")
+                self.node.send(p, HealEpoch(self.ep, ask=True))
         if self.down_report_at is not None and now >= self.down_report_at:
             self.down_report_at = None
             down, self.down_report = self.down_report, set()
@@ -333,7 +339,7 @@ class Autoheal:
         if leader == self.m.me:
             self._triggered(now)
         else:
-            self.node.send(leader, {"t": "heal_report", "split": split, "down": list(down)})
+            self.node.send(leader, HealReport(split, list(down)))
 
     def _triggered(self, now: float) -> None:
         if not self.enabled:
@@ -358,7 +364,7 @@ class Autoheal:
         self.views = {self.m.me: self.my_view()}
         self.asked = set(self.m.running()) - {self.m.me}
         for p in sorted(self.asked):
-            self.node.send(p, {"t": "heal_view_req", "gid": self.gid})
+            self.node.send(p, HealViewRequest(self.gid))
         self.phase_at = now + VIEW_RETRY
         if not self.asked:
             self._decide_heal(now)
@@ -366,16 +372,16 @@ class Autoheal:
     def _gather_retry(self, now: float) -> None:
         self.asked &= self.m.up          # a node that went down is out of this heal
         for p in sorted(self.asked):
-            self.node.send(p, {"t": "heal_view_req", "gid": self.gid})
+            self.node.send(p, HealViewRequest(self.gid))
         self.phase_at = now + VIEW_RETRY
         if not self.asked:
             self._decide_heal(now)
 
-    def _on_view(self, p: str, msg: dict, now: float) -> None:
-        if self.phase != "gather" or msg["gid"] != self.gid or p not in self.asked:
+    def _on_view(self, p: str, msg: HealView, now: float) -> None:
+        if self.phase != "gather" or msg.gather != self.gid or p not in self.asked:
             return
         self.asked.discard(p)
-        self.views[p] = {"ep": msg["ep"], "split": list(msg["split"]), "down": list(msg["down"])}
+        self.views[p] = {"ep": msg.epoch, "split": list(msg.split), "down": list(msg.down)}
         if not self.asked:
             self._decide_heal(now)
 
@@ -434,13 +440,13 @@ class Autoheal:
         # its writes: they send their table around once the heal is done, so all keep them.
         conf = conflicts(views)
         tainted = [w for w in winners if any(self._linked(w, lo, conf) for lo in losers)]
-        plan = {"t": "heal_plan", "hid": hid, "winners": winners, "losers": losers, "leader": self.m.me,
-                "resync": tainted, "counter": 1 + max(v["ep"][0] for v in views.values() if v["ep"])}
+        plan = HealPlan(heal=hid, winners=winners, losers=losers, leader=self.m.me, resync=tainted,
+                        counter=1 + max(v["ep"][0] for v in views.values() if v["ep"]))
         self.phase, self.phase_at, self.cur_hid = "heal", now + self.round_timeout, hid
         if c == self.m.me:
             self._on_plan(plan, now)
         else:
-            self.node.send(c, plan, "rpc")
+            self.node.send(c, plan)
 
     def _linked(self, a: str, b: str, conf: dict) -> bool:
         va, vb = self.views[a], self.views[b]
@@ -456,36 +462,36 @@ class Autoheal:
             return
         self.alarms = alarms
         for p in sorted(self.m.up):
-            self.node.send(p, {"t": "heal_alarms", "alarms": alarms}, "rpc")
+            self.node.send(p, HealAlarms(alarms))
 
     # ---------- coordinator ----------
-    def _on_plan(self, msg: dict, now: float) -> None:
+    def _on_plan(self, msg: HealPlan, now: float) -> None:
         if self.coord:
             self._coord_finish()
         me = self.m.me
-        ep = self.new_ep(max(msg.get("counter", 0), (self.ep[0] if self.ep else 0) + 1))
-        everyone = msg["winners"] + msg["losers"]
-        resync = set(msg.get("resync", []))
-        self.adopt(ep, now, plan=everyone, losers=msg["losers"], coordinator=me, resync=me in resync)
+        ep = self.new_ep(max(msg.counter, (self.ep[0] if self.ep else 0) + 1))
+        everyone = msg.winners + msg.losers
+        resync = set(msg.resync)
+        self.adopt(ep, now, plan=everyone, losers=msg.losers, coordinator=me, resync=me in resync)
         waiting = set()
-        for w in msg["winners"]:
+        for w in msg.winners:
             if w != me:
                 waiting.add(w)
-                self.node.send(w, {"t": "heal_adopt", "hid": msg["hid"], "ep": ep, "plan": everyone,
-                                   "losers": msg["losers"], "resync": w in resync}, "rpc")
+                self.node.send(w, HealAdopt(heal=msg.heal, epoch=ep, plan=everyone, losers=msg.losers,
+                                            resync=w in resync))
         snap = self.node.kv.entries
-        for n in msg["losers"]:
+        for n in msg.losers:
             waiting.add(n)
-            self.node.send(n, {"t": "heal_rejoin", "hid": msg["hid"], "ep": ep, "kv": dict(snap),
-                               "leader": msg["leader"], "plan": everyone, "losers": msg["losers"]}, "rpc")
-        self.coord = {"hid": msg["hid"], "leader": msg["leader"], "waiting": waiting, "rejoined": [],
-                      "losers": set(msg["losers"]), "deadline": now + self.round_timeout / 2}
+            self.node.send(n, HealRejoin(heal=msg.heal, epoch=ep, kv=dict(snap), leader=msg.leader, plan=everyone,
+                                         losers=msg.losers))
+        self.coord = {"hid": msg.heal, "leader": msg.leader, "waiting": waiting, "rejoined": [],
+                      "losers": set(msg.losers), "deadline": now + self.round_timeout / 2}
         if not waiting:
             self._coord_finish()
 
-    def _on_ack(self, p: str, msg: dict) -> None:
+    def _on_ack(self, p: str, msg: HealAck) -> None:
         c = self.coord
-        if not c or c["hid"] != msg["hid"] or p not in c["waiting"]:
+        if not c or c["hid"] != msg.heal or p not in c["waiting"]:
             return
         c["waiting"].discard(p)
         if p in c["losers"]:
@@ -495,20 +501,20 @@ class Autoheal:
 
     def _coord_finish(self) -> None:
         c, self.coord = self.coord, None
-        msg = {"t": "heal_round", "hid": c["hid"], "rejoined": sorted(c["rejoined"])}
+        msg = HealRound(c["hid"], sorted(c["rejoined"]))
         if c["leader"] == self.m.me:
             self._on_round(msg, self.node.now)
         else:
-            self.node.send(c["leader"], msg, "rpc")
+            self.node.send(c["leader"], msg)
 
-    def _on_round(self, msg: dict, now: float) -> None:
-        if self.phase == "heal" and msg["hid"] == self.cur_hid:
+    def _on_round(self, msg: HealRound, now: float) -> None:
+        if self.phase == "heal" and msg.heal == self.cur_hid:
             self._gather(now)
 
     # ---------- the nodes outside the winning clique ----------
-    def _on_rejoin(self, p: str, msg: dict, now: float) -> None:
-        if msg["ep"] != self.ep:
-            snap = msg["kv"]
+    def _on_rejoin(self, p: str, msg: HealRejoin, now: float) -> None:
+        if msg.epoch != self.ep:
+            snap = msg.kv
             lost = []
             wall = self.node.wall_us(now) / 1e6
             for k, e in sorted(self.node.kv.entries.items()):
@@ -524,51 +530,50 @@ class Autoheal:
                 self.node.out.append(SaveConflicts(tuple(lost)))
             self.episode = True
             self.rejoins += 1
-            self.node.emit("node_healing", self.m.me, coordinator=p, leader=msg.get("leader"), heal=msg["hid"],
+            self.node.emit("node_healing", self.m.me, coordinator=p, leader=msg.leader, heal=msg.heal,
                            conflicts=len(lost))
-            self.node.on_joined({"kv": snap, "heal": p}, now)
-            self.adopt(msg["ep"], now, plan=msg.get("plan", ()), losers=msg.get("losers", ()), coordinator=p)
-        self.node.send(p, {"t": "heal_ack", "hid": msg["hid"]}, "rpc")
+            self.node.on_joined(snap, now, heal_by=p)
+            self.adopt(msg.epoch, now, plan=msg.plan, losers=msg.losers, coordinator=p)
+        self.node.send(p, HealAck(msg.heal))
 
     # ---------- messages ----------
-    def on_message(self, p: str, msg: dict, now: float) -> bool:
-        t = msg["t"]
-        if not t.startswith("heal_"):
+    def on_message(self, p: str, msg, now: float) -> bool:
+        if not isinstance(msg, HEAL_MESSAGES):
             return False
         if not self.m.is_member(p):
             return True
-        if t == "heal_hi":
+        if isinstance(msg, HealHello):
             self._on_hello(p, msg, now)
-        elif t == "heal_ep":
-            self.peer_ep[p] = msg["ep"]
+        elif isinstance(msg, HealEpoch):
+            self.peer_ep[p] = msg.epoch
             self._refresh(p)
-            if msg.get("ask"):
-                self.node.send(p, {"t": "heal_ep", "ep": self.ep}, "rpc")
-        elif t == "heal_report":
+            if msg.ask:
+                self.node.send(p, HealEpoch(self.ep))
+        elif isinstance(msg, HealReport):
             if self.m.leader() == self.m.me:
                 self._triggered(now)
             elif self.m.leader() != p:
                 self.node.send(self.m.leader(), msg)   # always towards an older node: no loops
-        elif t == "heal_view_req":
-            self.node.send(p, dict(self.my_view(), t="heal_view", gid=msg["gid"]))
-        elif t == "heal_view":
+        elif isinstance(msg, HealViewRequest):
+            v = self.my_view()
+            self.node.send(p, HealView(gather=msg.gather, epoch=v["ep"], split=v["split"], down=v["down"]))
+        elif isinstance(msg, HealView):
             self._on_view(p, msg, now)
-        elif t == "heal_plan":
+        elif isinstance(msg, HealPlan):
             self._on_plan(msg, now)
-        elif t == "heal_adopt":
-            if msg["ep"] != self.ep:
-                self.adopt(msg["ep"], now, plan=msg.get("plan", ()), losers=msg.get("losers", ()), coordinator=p,
-                           resync=msg.get("resync", False))
-            self.node.send(p, {"t": "heal_ack", "hid": msg["hid"]}, "rpc")
-        elif t == "heal_rejoin":
+        elif isinstance(msg, HealAdopt):
+            if msg.epoch != self.ep:
+                self.adopt(msg.epoch, now, plan=msg.plan, losers=msg.losers, coordinator=p, resync=msg.resync)
+            self.node.send(p, HealAck(msg.heal))
+        elif isinstance(msg, HealRejoin):
             self._on_rejoin(p, msg, now)
-        elif t == "heal_ack":
+        elif isinstance(msg, HealAck):
             self._on_ack(p, msg)
-        elif t == "heal_round":
+        elif isinstance(msg, HealRound):
             self._on_round(msg, now)
-        elif t == "heal_alarms":
+        elif isinstance(msg, HealAlarms):
             if p == self.m.leader():
-                self.alarms = msg["alarms"]
+                self.alarms = msg.alarms
         return True
 
     # ---------- commands and status ----------

@@ -14,7 +14,8 @@ import hashlib
 import hmac
 import secrets
 
-VERSION = 1
+from .messages import PROTOCOL_VERSION as VERSION
+from .messages import Auth, HandshakeOk, Hello, MessageError, Refuse, from_wire, to_wire
 
 
 class HandshakeError(Exception):
@@ -24,6 +25,17 @@ class HandshakeError(Exception):
         self.reason = reason
         self.peer = peer
         super().__init__(text)
+
+
+def _read(msg: dict, want: type, what: str):
+    """The handshake message in msg: want, or Refuse (returned for the caller to raise)."""
+    try:
+        m = from_wire(msg)
+    except MessageError as e:
+        raise HandshakeError("protocol", "expected %s: %s" % (what, e)) from None
+    if not isinstance(m, (want, Refuse)):
+        raise HandshakeError("protocol", "expected %s, got %r" % (what, m.KIND))
+    return m
 
 
 def _mac(cookie: str, role: str, *parts: str) -> str:
@@ -37,28 +49,26 @@ class Acceptor:
         self.peer = None
 
     def start(self) -> dict:
-        return {"t": "hello", "v": VERSION, "node": self.me, "cluster": self.cluster,
-                "chan": self.channel, "nonce": self.nonce}
+        return to_wire(Hello(VERSION, self.me, self.cluster, self.channel, self.nonce))
 
     def receive(self, msg: dict) -> dict:
         """Check the dialer's auth; returns the ok message or raises HandshakeError."""
-        if msg.get("t") == "refuse":
-            peer = str(msg.get("node"))
-            if msg.get("reason") == "cluster_name":
+        m = _read(msg, Auth, "an auth message")
+        if isinstance(m, Refuse):
+            peer = str(m.node)
+            if m.reason == "cluster_name":
                 raise HandshakeError("cluster_name", "peer %s is in cluster %r, not %r"
-                                     % (peer, msg.get("cluster"), self.cluster), peer)
-            raise HandshakeError(str(msg.get("reason")), "peer %s refused us: %s" % (peer, msg.get("reason")), peer)
-        if msg.get("t") != "auth" or not all(isinstance(msg.get(k), str) for k in ("node", "cluster", "nonce", "mac")):
-            raise HandshakeError("protocol", "expected an auth message")
-        self.peer = msg["node"]
-        if msg["cluster"] != self.cluster:
+                                     % (peer, m.cluster, self.cluster), peer)
+            raise HandshakeError(m.reason, "peer %s refused us: %s" % (peer, m.reason), peer)
+        self.peer = m.node
+        if m.cluster != self.cluster:
             raise HandshakeError("cluster_name", "peer %s is in cluster %r, not %r"
-                                 % (self.peer, msg["cluster"], self.cluster), self.peer)
-        want = _mac(self.cookie, "dialer", self.nonce, msg["nonce"], self.peer, self.me, self.cluster, self.channel)
-        if not hmac.compare_digest(want, msg["mac"]):
+                                 % (self.peer, m.cluster, self.cluster), self.peer)
+        want = _mac(self.cookie, "dialer", self.nonce, m.nonce, self.peer, self.me, self.cluster, self.channel)
+        if not hmac.compare_digest(want, m.mac):
             raise HandshakeError("bad_cookie", "peer %s does not hold our cookie" % self.peer, self.peer)
-        return {"t": "ok", "mac": _mac(self.cookie, "acceptor", msg["nonce"], self.nonce, self.me, self.peer,
-                                        self.cluster, self.channel)}
+        return to_wire(HandshakeOk(_mac(self.cookie, "acceptor", m.nonce, self.nonce, self.me, self.peer,
+                                        self.cluster, self.channel)))
 
 
 class Dialer:
@@ -69,32 +79,36 @@ class Dialer:
         self._their_nonce = None
 
     def receive_hello(self, msg: dict) -> dict:
-        if msg.get("t") != "hello" or not isinstance(msg.get("nonce"), str) or not isinstance(msg.get("node"), str):
+        m = _read(msg, Hello, "a hello message")
+        if isinstance(m, Refuse):
             raise HandshakeError("protocol", "expected a hello message")
-        self.peer = msg["node"]
+        self.peer = m.node
         if self.expect and self.peer != self.expect:
             raise HandshakeError("wrong_node", "expected %s at this address, found %s" % (self.expect, self.peer),
                                  self.peer)
-        if msg.get("cluster") != self.cluster:
+        if m.cluster != self.cluster:
             raise HandshakeError("cluster_name", "peer %s is in cluster %r, not %r"
-                                 % (self.peer, msg.get("cluster"), self.cluster), self.peer)
-        if msg.get("chan") != self.channel:
-            raise HandshakeError("protocol", "peer port serves %r, not %r" % (msg.get("chan"), self.channel), self.peer)
-        self._their_nonce = msg["nonce"]
-        return {"t": "auth", "node": self.me, "cluster": self.cluster, "nonce": self.nonce,
-                "mac": _mac(self.cookie, "dialer", msg["nonce"], self.nonce, self.me, self.peer, self.cluster,
-                            self.channel)}
+                                 % (self.peer, m.cluster, self.cluster), self.peer)
+        if m.channel != self.channel:
+            raise HandshakeError("protocol", "peer port serves %r, not %r" % (m.channel, self.channel), self.peer)
+        self._their_nonce = m.nonce
+        return to_wire(Auth(self.me, self.cluster, self.nonce,
+                            _mac(self.cookie, "dialer", m.nonce, self.nonce, self.me, self.peer, self.cluster,
+                                 self.channel)))
 
     def refusal(self, e: HandshakeError) -> dict:
         """What to tell the acceptor when its hello does not suit us, so both sides log why."""
-        return {"t": "refuse", "reason": e.reason, "node": self.me, "cluster": self.cluster}
+        return to_wire(Refuse(e.reason, self.me, self.cluster))
 
     def receive_ok(self, msg: dict) -> str:
-        if msg.get("t") == "refuse":
-            raise HandshakeError(msg.get("reason", "refused"), "peer %s refused us: %s"
-                                 % (self.peer, msg.get("reason")), self.peer)
+        try:
+            m = from_wire(msg)
+        except MessageError:
+            m = None
+        if isinstance(m, Refuse):
+            raise HandshakeError(m.reason, "peer %s refused us: %s" % (self.peer, m.reason), self.peer)
         want = _mac(self.cookie, "acceptor", self.nonce, self._their_nonce, self.peer, self.me, self.cluster,
                     self.channel)
-        if msg.get("t") != "ok" or not hmac.compare_digest(want, str(msg.get("mac"))):
+        if not isinstance(m, HandshakeOk) or not hmac.compare_digest(want, m.mac):
             raise HandshakeError("bad_cookie", "peer %s does not hold our cookie" % self.peer, self.peer)
         return self.peer

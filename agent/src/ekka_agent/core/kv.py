@@ -6,6 +6,8 @@ A write is answered once every running member has acknowledged it (or went down 
 """
 from __future__ import annotations
 
+from .messages import KvAck, KvWrite
+
 MAX_KEY = 1024
 MAX_VALUE = 1024 * 1024
 
@@ -72,7 +74,7 @@ class KV:
         self.next_id += 1
         waiting = self.data_peers()
         for p in sorted(waiting):
-            self.node.send(p, self._tag({"t": "kv", "wid": wid, "entries": {key: e}}), "rpc")
+            self.node.send(p, self._write({key: e}, wid))
         self.pending[wid] = {"req_id": req_id, "waiting": waiting, "acked": [],
                              "deadline": now + self.node.settings.write_timeout}
         self._maybe_done(wid)
@@ -83,8 +85,8 @@ class KV:
         up = {p for p in m.others() if p in m.up}
         return self.gate.data_peers(up) if self.gate else up
 
-    def _tag(self, msg: dict) -> dict:
-        return self.gate.tag(msg) if self.gate else msg
+    def _write(self, entries: dict, wid: int | None = None) -> KvWrite:
+        return KvWrite(entries, wid, self.gate.epoch() if self.gate else None)
 
     def _maybe_done(self, wid: int) -> None:
         w = self.pending[wid]
@@ -99,23 +101,22 @@ class KV:
         self.node.reply(req_id, {"key": key, "value": e["v"]})
 
     # ---- events ----
-    def on_message(self, p: str, msg: dict, now: float) -> bool:
-        t = msg.get("t")
-        if t == "kv":
+    def on_message(self, p: str, msg, now: float) -> bool:
+        if isinstance(msg, KvWrite):
             if not self.node.membership.is_member(p):
                 return True
             if self.gate and not self.gate.accept(p, msg):
                 return True   # from the other side of a partition: autoheal decides, not LWW
-            for k, e in msg["entries"].items():
+            for k, e in msg.entries.items():
                 self.apply(k, e)
-            if "wid" in msg:
-                self.node.send(p, {"t": "kv_ack", "wid": msg["wid"]}, "rpc")
-        elif t == "kv_ack":
-            w = self.pending.get(msg["wid"])
+            if msg.write_id is not None:
+                self.node.send(p, KvAck(msg.write_id))
+        elif isinstance(msg, KvAck):
+            w = self.pending.get(msg.write_id)
             if w and p in w["waiting"]:
                 w["waiting"].discard(p)
                 w["acked"].append(p)
-                self._maybe_done(msg["wid"])
+                self._maybe_done(msg.write_id)
         else:
             return False
         return True
@@ -128,7 +129,7 @@ class KV:
 
     def catch_up(self, p: str) -> None:
         if self.entries:
-            self.node.send(p, self._tag({"t": "kv", "entries": self.entries}), "rpc")
+            self.node.send(p, self._write(self.entries))
 
     def on_peer_down(self, p: str) -> None:
         for wid in list(self.pending):

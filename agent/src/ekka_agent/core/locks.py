@@ -19,6 +19,7 @@ from __future__ import annotations
 from .lock_config import STRATEGIES, etcd_settings
 from .lock_etcd import EtcdLockCall, EtcdLockResult
 from .lock_table import LockTable
+from .messages import LockCommit, LockRelease, LockRenew, LockReply, LockRequest
 from .ring import replica_set, stable_hash
 
 MAX_RESOURCE = 512
@@ -175,17 +176,18 @@ class Locks:
         op = self.ops[oid]
         if not op["asked"]:
             return self._finish_fail(oid, "no_nodes", "no member to ask")
-        msg = {"t": "lock_req", "id": oid, "ph": op["phase"], "res": op["res"], "owner": op["owner"],
-               "strat": op["strategy"], "lease": op["lease"], "mv": self._view()}
+        tok = None
         if op["phase"] == "reserve":
             # A proposed token: voters whose counter is below it store it at once, and if enough
             # do, the grant needs no second round (see _on_rep).
-            op["tok"] = msg["tok"] = self.table.counters.get(op["res"], 0) + 1
+            op["tok"] = tok = self.table.counters.get(op["res"], 0) + 1
         if op["kind"] == "renew":
-            msg = {"t": "lock_renew", "id": oid, "res": op["res"], "owner": op["owner"], "lease": op["lease"]}
+            msg = LockRenew(oid, op["res"], op["owner"], op["lease"])
+        else:
+            msg = LockRequest(oid, op["phase"], op["res"], op["owner"], op["strategy"], op["lease"], self._view(), tok)
         for n in op["asked"]:
             if n != self.me:
-                self.node.send(n, msg, "rpc")
+                self.node.send(n, msg)
         if self.me in op["asked"]:
             self._on_rep(self.me, self._serve(self.me, msg, now), now)
 
@@ -241,71 +243,63 @@ class Locks:
             op["deadline"] = now + 2 * self.timeout
             self.node.out.append(EtcdLockCall(oid, "release", res, self._etcd_owner(owner),
                                               lease_id=held.get("lease_id")))
-        msg = {"t": "lock_rel", "id": oid, "res": res, "owner": owner}
+        msg = LockRelease(oid, res, owner)
         for n in asked:
             if n not in (self.me, "etcd"):
-                self.node.send(n, msg, "rpc")
+                self.node.send(n, msg)
         if self.me in asked:
             self._on_rep(self.me, self._serve(self.me, msg, now), now)
         elif not asked:
             self._finish_release(oid)
 
     # ---------- the voter's side ----------
-    def on_message(self, p: str, msg: dict, now: float) -> bool:
-        t = msg["t"]
-        if t == "lock_rep":
+    def on_message(self, p: str, msg, now: float) -> bool:
+        if isinstance(msg, LockReply):
             self._on_rep(p, msg, now)
-        elif t in ("lock_req", "lock_commit", "lock_renew", "lock_rel"):
+        elif isinstance(msg, (LockRequest, LockCommit, LockRenew, LockRelease)):
             if not self.node.membership.is_member(p):
-                rep = {"t": "lock_rep", "id": msg["id"], "ok": False, "error": "not_member",
-                       "message": "%s is not a member of %s's cluster" % (p, self.me)}
+                rep = LockReply(msg.op, False, error="not_member",
+                                message="%s is not a member of %s's cluster" % (p, self.me))
             else:
                 rep = self._serve(p, msg, now)
-            self.node.send(p, rep, "rpc")
+            self.node.send(p, rep)
         else:
             return False
         return True
 
-    def _serve(self, src: str, msg: dict, now: float) -> dict:
-        t, tb, oid = msg["t"], self.table, msg["id"]
-        res, owner = str(msg["res"]), str(msg["owner"])
-        rep = {"t": "lock_rep", "id": oid}
-        if t == "lock_req":
-            lease = float(msg["lease"])
-            if msg["ph"] == "one":
-                r = tb.grant_now(src, owner, res, msg["strat"], lease, oid, now)
-            elif msg.get("mv") != self._view():
+    def _serve(self, src: str, msg, now: float) -> LockReply:
+        tb, oid, res, owner = self.table, msg.op, msg.resource, msg.owner
+        if isinstance(msg, LockRequest):
+            lease = float(msg.lease)
+            if msg.phase == "one":
+                r = tb.grant_now(src, owner, res, msg.strategy, lease, oid, now)
+            elif msg.members_view != self._view():
                 r = {"ok": False, "error": "view_mismatch",
                      "message": "%s and %s disagree on the member list; retry" % (src, self.me)}
             else:
-                r = tb.reserve(src, owner, res, msg["strat"], lease, oid, now)
-                tok = msg.get("tok")
-                if r["ok"] and r["token"] is None and isinstance(tok, int) and tok > r["counter"]:
+                r = tb.reserve(src, owner, res, msg.strategy, lease, oid, now)
+                tok = msg.token
+                if r["ok"] and r["token"] is None and tok is not None and tok > r["counter"]:
                     tb.commit(src, owner, res, tok, oid, now)
                     r["fast"] = tok
-            rep.update(r, ph=msg["ph"])
-        elif t == "lock_commit":
-            rep.update(ph="commit", ok=tb.commit(src, owner, res, int(msg["token"]), oid, now))
-            if not rep["ok"]:
-                rep["error"] = "lost"
-        elif t == "lock_renew":
-            tok = tb.renew(src, owner, res, float(msg["lease"]), now)
-            rep.update(ph="renew", ok=tok is not None, token=tok)
-            if tok is None:
-                rep["error"] = "lost"
-        else:
-            rep.update(ph="rel", ok=True, released=tb.release(src, owner, res, msg.get("op"), by=oid))
-        return rep
+            return LockReply(oid, phase=msg.phase, **r)
+        if isinstance(msg, LockCommit):
+            ok = tb.commit(src, owner, res, msg.token, oid, now)
+            return LockReply(oid, ok, phase="commit", error=None if ok else "lost")
+        if isinstance(msg, LockRenew):
+            tok = tb.renew(src, owner, res, float(msg.lease), now)
+            return LockReply(oid, tok is not None, phase="renew", token=tok, error=None if tok is not None else "lost")
+        return LockReply(oid, True, phase="rel", released=tb.release(src, owner, res, msg.only_op, by=oid))
 
     # ---------- the coordinator's side ----------
-    def _on_rep(self, p: str, msg: dict, now: float) -> None:
-        oid = msg.get("id")
+    def _on_rep(self, p: str, msg: LockReply, now: float) -> None:
+        oid = msg.op
         op = self.ops.get(oid)
         if op is None:
             return
-        ph = msg.get("ph")
+        ph = msg.phase
         if op["kind"] == "release":
-            if msg.get("released"):
+            if msg.released:
                 op["released"].append(p)
             op["oks"][p] = msg
             # One node that held it is answer enough: releasing early is always safe, and the
@@ -314,36 +308,36 @@ class Locks:
                 self._finish_release(oid)
             return
         if ph == "commit":
-            (op["committed"] if msg.get("ok") else op["cnos"]).add(p)
+            (op["committed"] if msg.ok else op["cnos"]).add(p)
             if op["phase"] == "commit":
                 self._check_commit(oid)
             return
         if ph == "reserve" and op["phase"] == "commit":
             # A late yes: give it the same token, so it counts as one more copy of the grant.
-            if msg.get("ok"):
+            if msg.ok:
                 op["oks"][p] = msg
                 self._send_commit(oid, p, now)
             return
         if p in op["oks"] or p in op["nos"]:
             return
-        (op["oks"] if msg.get("ok") else op["nos"])[p] = msg
+        (op["oks"] if msg.ok else op["nos"])[p] = msg
         if len(op["oks"]) >= op["need"]:
             if op["phase"] == "reserve":
-                fast = sorted(n for n, r in op["oks"].items() if r.get("fast") == op["tok"])
-                if len(fast) >= op["need"] and not any(r.get("token") is not None for r in op["oks"].values()):
+                fast = sorted(n for n, r in op["oks"].items() if r.fast == op["tok"])
+                if len(fast) >= op["need"] and not any(r.token is not None for r in op["oks"].values()):
                     for n in sorted(op["oks"]):
                         if n not in fast:
                             self._send_commit(oid, n, now)
                     return self._finish_ok(oid, op["tok"], nodes=fast)
                 return self._commit(oid, now)
-            return self._finish_ok(oid, op["oks"][p].get("token"))
+            return self._finish_ok(oid, op["oks"][p].token)
         if len(op["asked"]) - len(op["nos"]) < op["need"]:
             self._fail_from_nos(oid)
 
     def _commit(self, oid: str, now: float) -> None:
         op = self.ops[oid]
-        held = [r["token"] for r in op["oks"].values() if r.get("token") is not None]
-        top = max(int(r.get("fast") or r.get("counter") or 0) for r in op["oks"].values())
+        held = [r.token for r in op["oks"].values() if r.token is not None]
+        top = max(int(r.fast or r.counter or 0) for r in op["oks"].values())
         # A re-entrant hold keeps its token, unless some voter has seen a later grant since
         # (the hold survived on a voter the other grant did not need): then it gets a new one.
         op["token"] = max(held) if held and max(held) >= top else top + 1
@@ -356,11 +350,11 @@ class Locks:
         op = self.ops.get(oid)
         if op is None:
             return
-        msg = {"t": "lock_commit", "id": oid, "res": op["res"], "owner": op["owner"], "token": op["token"]}
+        msg = LockCommit(oid, op["res"], op["owner"], op["token"])
         if n == self.me:
             self._on_rep(self.me, self._serve(self.me, msg, now), now)
         else:
-            self.node.send(n, msg, "rpc")
+            self.node.send(n, msg)
 
     def _check_commit(self, oid: str) -> None:
         op = self.ops.get(oid)
@@ -374,17 +368,17 @@ class Locks:
 
     def _fail_from_nos(self, oid: str) -> None:
         op = self.ops[oid]
-        locked = [(n, r) for n, r in sorted(op["nos"].items()) if r.get("error") == "locked"]
+        locked = [(n, r) for n, r in sorted(op["nos"].items()) if r.error == "locked"]
         n, r = locked[0] if locked else sorted(op["nos"].items())[0]
-        msg = r.get("message") or ("%r is held by %s on %s" % (op["res"], r.get("holder"), r.get("holder_node"))
-                                   if r.get("error") == "locked" else "%s answered %s" % (n, r.get("error")))
-        self._finish_fail(oid, r.get("error") or "failed", msg, node=r.get("holder_node") or n)
+        msg = r.message or ("%r is held by %s on %s" % (op["res"], r.holder, r.holder_node)
+                            if r.error == "locked" else "%s answered %s" % (n, r.error))
+        self._finish_fail(oid, r.error or "failed", msg, node=r.holder_node or n)
 
     def _finish_ok(self, oid: str, token, nodes=None) -> None:
         op = self.ops.pop(oid)
         nodes = sorted(nodes or op["oks"])
         if op["kind"] == "renew" and token is None:
-            token = next((r.get("token") for r in op["oks"].values() if r.get("token") is not None), None)
+            token = next((r.token for r in op["oks"].values() if r.token is not None), None)
         self.node.reply(op["rid"], {"resource": op["res"], "token": token, "strategy": op["strategy"],
                                     "lease": op["lease"], "nodes": nodes})
 
@@ -400,12 +394,12 @@ class Locks:
 
     def _rollback(self, oid: str, op: dict) -> None:
         """Free what this attempt reserved, on every voter asked (replies may have been lost)."""
-        msg = {"t": "lock_rel", "id": oid + "/rb", "res": op["res"], "owner": op["owner"], "op": oid}
+        msg = LockRelease(oid + "/rb", op["res"], op["owner"], only_op=oid)
         for n in op["asked"]:
             if n == self.me:
                 self.table.release(self.me, op["owner"], op["res"], oid)
             else:
-                self.node.send(n, msg, "rpc")
+                self.node.send(n, msg)
 
     def _finish_release(self, oid: str, op: dict | None = None) -> None:
         op = op or self.ops.pop(oid)
@@ -423,10 +417,10 @@ class Locks:
                 continue
             if op["phase"] == "commit":
                 if p not in op["committed"]:
-                    self._on_rep(p, {"id": oid, "ph": "commit", "ok": False}, now)
+                    self._on_rep(p, LockReply(oid, False, phase="commit"), now)
             elif p not in op["oks"] and p not in op["nos"]:
-                self._on_rep(p, {"id": oid, "ph": op["phase"], "ok": False, "error": "node_down",
-                                 "message": "%s went down" % p}, now)
+                self._on_rep(p, LockReply(oid, False, phase=op["phase"], error="node_down",
+                                          message="%s went down" % p), now)
 
     # ---------- etcd ----------
     def _etcd_owner(self, owner: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from .events import Connect, Disconnect
+from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, Sync
 from .records import digest, new_record, newer, tombstone
 
 
@@ -118,7 +119,7 @@ class Membership:
                 self.mark_down(p, now, "no heartbeat for %.1fs" % (now - self.heard[p]))
         if now >= self.next_hb:
             self.next_hb = now + s.heartbeat_interval
-            hb = {"t": "hb", "cid": self.cluster_id, "dg": self.digest()}
+            hb = Heartbeat(self.cluster_id, self.digest())
             for p in sorted(self.conns):
                 self.node.send(p, hb)
         for p, at in sorted(self.redial_at.items()):
@@ -152,11 +153,11 @@ class Membership:
         self.conns[p] = self.conns.get(p, 0) + 1
         self.heard[p] = now
         # The digest first: the whole table crosses only if the tables really differ.
-        self.node.send(p, {"t": "hb", "cid": self.cluster_id, "dg": self.digest(), "first": True})
+        self.node.send(p, Heartbeat(self.cluster_id, self.digest(), first=True))
         pj = self.pending_join
         if pj and pj["target"] == p and not pj["sent"]:
             pj["sent"] = True
-            self.node.send(p, {"t": "join_req", "guid": self.new_guid(now)}, "rpc")
+            self.node.send(p, JoinRequest(self.new_guid(now)))
         if self.is_member(p) and p not in self.up:
             self.mark_up(p, now)
 
@@ -194,29 +195,28 @@ class Membership:
         self.schedule_redial(p, now)
 
     # ---------- messages ----------
-    def on_message(self, p: str, msg: dict, now: float) -> bool:
-        t = msg.get("t")
+    def on_message(self, p: str, msg, now: float) -> bool:
         self.heard[p] = now
-        if t == "hb":
-            if msg.get("cid") != self.cluster_id:
-                if self.is_member(p) or msg.get("first"):
-                    self.send_sync(p, now, force=bool(msg.get("first")))
-            elif msg.get("dg") == self.digest():
+        if isinstance(msg, Heartbeat):
+            if msg.cluster_id != self.cluster_id:
+                if self.is_member(p) or msg.first:
+                    self.send_sync(p, now, force=msg.first)
+            elif msg.digest == self.digest():
                 self.mismatch.pop(p, None)
             else:
                 # A broadcast in flight usually settles a difference within one heartbeat; send
                 # the table when the difference is new on a connection or outlives a heartbeat.
                 self.mismatch[p] = self.mismatch.get(p, 0) + 1
-                if msg.get("first") or self.mismatch[p] >= 2:
+                if msg.first or self.mismatch[p] >= 2:
                     self.mismatch.pop(p, None)
-                    self.send_sync(p, now, force=bool(msg.get("first")))
-        elif t == "sync":
+                    self.send_sync(p, now, force=msg.first)
+        elif isinstance(msg, Sync):
             self.on_sync(p, msg, now)
-        elif t == "join_req":
+        elif isinstance(msg, JoinRequest):
             self.on_join_req(p, msg, now)
-        elif t == "join_ok":
+        elif isinstance(msg, JoinAccepted):
             self.on_join_ok(p, msg, now)
-        elif t == "not_member":
+        elif isinstance(msg, NotMember):
             self.on_not_member(p, msg, now)
         else:
             return False
@@ -226,18 +226,18 @@ class Membership:
         if not force and now - self.last_sync.get(p, -1e9) < self.node.settings.sync_min_interval:
             return
         self.last_sync[p] = now
-        self.node.send(p, {"t": "sync", "cid": self.cluster_id, "records": list(self.records.values())})
+        self.node.send(p, Sync(self.cluster_id, list(self.records.values())))
 
-    def on_sync(self, p: str, msg: dict, now: float) -> None:
-        if msg["cid"] != self.cluster_id:
-            theirs = {r["node"]: r for r in msg["records"]}
+    def on_sync(self, p: str, msg: Sync, now: float) -> None:
+        if msg.cluster_id != self.cluster_id:
+            theirs = {r["node"]: r for r in msg.records}
             mine = theirs.get(self.me)
-            if mine and not mine["removed"] and msg["cid"] in self.former and not self.pending_join:
+            if mine and not mine["removed"] and msg.cluster_id in self.former and not self.pending_join:
                 # They count us in a cluster we left while they were away: say so. (A cluster
                 # we were never in may list us because our join to it is under way.)
-                self.node.send(p, {"t": "not_member", "cid": msg["cid"], "version": mine["version"]})
+                self.node.send(p, NotMember(msg.cluster_id, mine["version"]))
             return
-        self.merge(msg["records"], now, source=p)
+        self.merge(msg.records, now, source=p)
 
     def merge(self, records: list, now: float, source: str) -> list:
         changed = []
@@ -279,16 +279,16 @@ class Membership:
             self.conns.pop(n, None)
 
     def broadcast(self, records: list, cid: str | None = None) -> None:
-        msg = {"t": "sync", "cid": cid or self.cluster_id, "records": records}
+        msg = Sync(cid or self.cluster_id, records)
         for p in self.others():
             if self.conns.get(p):
                 self.node.send(p, msg)
 
-    def on_not_member(self, p: str, msg: dict, now: float) -> None:
+    def on_not_member(self, p: str, msg: NotMember, now: float) -> None:
         r = self.records.get(p)
-        if msg.get("cid") != self.cluster_id or r is None or r["removed"]:
+        if msg.cluster_id != self.cluster_id or r is None or r["removed"]:
             return
-        if r["version"] <= msg.get("version", 0):
+        if r["version"] <= msg.version:
             t = tombstone(r, by=p)
             self.merge([t], now, source=p)
             self.broadcast([t])
@@ -324,20 +324,19 @@ class Membership:
                              "deadline": now + self.node.settings.join_timeout}
         if self.conns.get(target):
             self.pending_join["sent"] = True
-            self.node.send(target, {"t": "join_req", "guid": self.new_guid(now)}, "rpc")
+            self.node.send(target, JoinRequest(self.new_guid(now)))
         else:
             self.dial(target)
 
-    def on_join_req(self, p: str, msg: dict, now: float) -> None:
+    def on_join_req(self, p: str, msg: JoinRequest, now: float) -> None:
         cur = self.records.get(p)
-        rec = new_record(p, msg["guid"], version=(cur["version"] + 1) if cur else 1)
+        rec = new_record(p, msg.guid, version=(cur["version"] + 1) if cur else 1)
         self.merge([rec], now, source=self.me)
         self.broadcast([rec])
-        self.node.send(p, dict(self.node.join_snapshot(), t="join_ok", cid=self.cluster_id,
-                               records=list(self.records.values())), "rpc")
+        self.node.send(p, JoinAccepted(self.cluster_id, list(self.records.values()), **self.node.join_snapshot()))
         self.node.log("info", "%s joins the cluster through this node" % p)
 
-    def on_join_ok(self, p: str, msg: dict, now: float) -> None:
+    def on_join_ok(self, p: str, msg: JoinAccepted, now: float) -> None:
         pj = self.pending_join
         if not pj or pj["target"] != p:
             return
@@ -351,12 +350,12 @@ class Membership:
         for q in old_others:
             self.forget_peer(q, now)
         self.remember_former()
-        self.cluster_id = msg["cid"]
+        self.cluster_id = msg.cluster_id
         self.former = [c for c in self.former if c != self.cluster_id]
-        self.records = {r["node"]: r for r in msg["records"]}
+        self.records = {r["node"]: r for r in msg.records}
         self._digest = None
         self.node.dirty = True
-        self.node.on_joined(msg, now)
+        self.node.on_joined(msg.kv, now)
         for q in self.others():
             if self.conns.get(q):
                 self.mark_up(q, now)
@@ -388,6 +387,6 @@ class Membership:
         """Tombstone a member and tell everyone, the member included if it is reachable."""
         t = tombstone(self.records[target], by=by)
         if self.conns.get(target):
-            self.node.send(target, {"t": "sync", "cid": self.cluster_id, "records": [t]})
+            self.node.send(target, Sync(self.cluster_id, [t]))
         self.merge([t], now, source=by)
         self.broadcast([t])

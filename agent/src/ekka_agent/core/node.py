@@ -11,6 +11,7 @@ from . import events as ev
 from .components import build_components
 from .kv import KV
 from .membership import Membership
+from .messages import Message
 from .settings import Settings
 
 STATE_VERSION = 1
@@ -90,8 +91,8 @@ class NodeCore:
         self.kv.on_tick(now)
         self._each("on_tick", now)
 
-    def _received(self, p: str, msg: dict, now: float) -> None:
-        if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
+    def _received(self, p: str, msg: Message, now: float) -> None:
+        if not isinstance(msg, Message):
             return self.log("warning", "dropped a malformed message from %s" % p)
         try:
             if self.membership.on_message(p, msg, now) or self.kv.on_message(p, msg, now):
@@ -101,8 +102,8 @@ class NodeCore:
                     return
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             # A peer with a bug or another version must not take this node down.
-            return self.log("warning", "dropped a bad %r message from %s: %s: %s" % (msg.get("t"), p, type(e).__name__, e))
-        self.log("debug", "ignored message %r from %s" % (msg.get("t"), p))
+            return self.log("warning", "dropped a bad %r message from %s: %s: %s" % (msg.KIND, p, type(e).__name__, e))
+        self.log("debug", "ignored message %r from %s" % (msg.KIND, p))
 
     def _each(self, method: str, *args) -> None:
         for c in self.components:
@@ -171,8 +172,8 @@ class NodeCore:
     def wall_us(self, now: float) -> float:
         return (now + self.wall_offset) * 1e6
 
-    def send(self, peer: str, msg: dict, channel: str = "cluster") -> None:
-        self.out.append(ev.Send(peer, msg, channel))
+    def send(self, peer: str, msg: Message) -> None:
+        self.out.append(ev.Send(peer, msg, msg.CHANNEL))
 
     def reply(self, req_id, result) -> None:
         self._answer(req_id, ev.Reply(req_id, True, result))
@@ -208,11 +209,12 @@ class NodeCore:
         """What a joining node copies from us: the data, replacing its own."""
         return {"kv": self.kv.entries}
 
-    def on_joined(self, msg: dict, now: float) -> None:
+    def on_joined(self, kv: dict, now: float, heal_by: str | None = None) -> None:
+        """We took a cluster's data: by a join, or (heal_by, the coordinator) by a heal's rejoin."""
         self.kv.entries = {}
-        for k, e in msg.get("kv", {}).items():
+        for k, e in kv.items():
             self.kv.apply(k, e)
-        self._each("on_joined", msg, now)
+        self._each("on_joined", now, heal_by)
 
     def on_reset(self, now: float) -> None:
         """Left, or was removed: a standalone node starts with empty data, as in EMQX."""

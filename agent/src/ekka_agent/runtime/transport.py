@@ -13,6 +13,7 @@ import ssl
 
 from ..core import events as ev
 from ..core.handshake import Acceptor, Dialer, HandshakeError
+from ..core.messages import Message, MessageError, Refuse, from_wire, to_wire
 from ..core.wire import CLUSTER_MAX_FRAME, FrameError, encode
 from .framed import Closed, FramedReader, write_frame
 
@@ -29,8 +30,8 @@ class Conn:
         self.q: asyncio.Queue = asyncio.Queue()
         self.task = None
 
-    def send(self, msg: dict) -> None:
-        self.q.put_nowait(encode(msg))
+    def send(self, msg: Message) -> None:
+        self.q.put_nowait(encode(to_wire(msg)))
 
     async def write_loop(self) -> None:
         try:
@@ -64,7 +65,7 @@ class Transport:
         self.rpc_pending: dict[str, list] = {}
         self.servers: list = []
         self.tasks: set = set()
-        self.stats = {"refused": 0, "bad_frames": 0}
+        self.stats = {"refused": 0, "bad_frames": 0, "bad_messages": 0}
         self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
 
     # ---------- lifecycle ----------
@@ -102,7 +103,7 @@ class Transport:
     def connect(self, peer: str) -> None:
         self._spawn(self._dial_cluster(peer))
 
-    def send(self, peer: str, msg: dict, channel: str) -> None:
+    def send(self, peer: str, msg: Message, channel: str) -> None:
         if channel == "cluster":
             conns = self.cluster_conns.get(peer)
             if conns:
@@ -140,7 +141,7 @@ class Transport:
             self.stats["refused"] += 1
             log.warning("refused %s connection from %s: %s", channel, _fmt(addr), e)
             try:
-                write_frame(writer, {"t": "refuse", "reason": e.reason})
+                write_frame(writer, to_wire(Refuse(e.reason)))
                 await asyncio.wait_for(writer.drain(), 1)
             except _NET_ERRORS:
                 pass
@@ -208,7 +209,14 @@ class Transport:
         reason = "closed by peer"
         try:
             while True:
-                msg = await conn.fr.next()
+                obj = await conn.fr.next()
+                try:
+                    msg = from_wire(obj)
+                except MessageError as e:
+                    # A peer with a bug or another version must not take this connection down.
+                    self.stats["bad_messages"] += 1
+                    log.warning("dropped a bad message from %s: %s", conn.peer, e)
+                    continue
                 self._emit(ev.Received(conn.peer, msg))
         except FrameError as e:
             self.stats["bad_frames"] += 1

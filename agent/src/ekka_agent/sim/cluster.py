@@ -15,8 +15,8 @@ class SimCluster:
         self.seed = seed
         self.rng = random.Random(seed)
         self.net = FakeNet(random.Random(self.rng.getrandbits(64)), delay, loss)
-        # copy=False hands messages over by reference (the core never mutates what it receives):
-        # much faster for big runs; copy=True sends them through JSON like the real wire.
+        # copy=False hands the (frozen) messages over as they are: much faster for big runs;
+        # copy=True sends them through the codec and JSON like the real wire.
         self.copy = copy
         self.settings = settings or Settings()
         self.options = options or {}
@@ -116,7 +116,7 @@ class SimCluster:
                 return
             if a.peer in self.alive and net.reachable(src, a.peer):
                 net.later(net.latency() + net.retransmit_delay(), self._deliver, src, a.peer,
-                          net.wire(a.msg) if self.copy else a.msg)
+                          net.carry(a.msg) if self.copy else a.msg)
         elif isinstance(a, ev.Connect):
             dst = a.peer
             if dst in self.alive and dst != src and net.reachable(src, dst) and net.reachable(dst, src):
