@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cliques import conflicts, find_cliques, partial_partitions, pick_winner
+from .context import Component
 from .messages import (HealAck, HealAdopt, HealAlarms, HealEpoch, HealHello, HealPlan, HealRejoin, HealReport,
                        HealRound, HealView, HealViewRequest)
 
@@ -40,26 +41,24 @@ class SaveConflicts:
     records: tuple
 
 
-def components(node) -> list:
-    return [Autoheal(node)]
+def components(ctx, options: dict) -> list:
+    return [Autoheal(ctx, options)]
 
 
-class Autoheal:
+class Autoheal(Component):
     name = "autoheal"
+    handles = HEAL_MESSAGES
+    commands = ("conflicts",)
 
-    def __init__(self, node):
-        self.node = node
-        m = node.membership
-        self.m = m
-        o = node.options
+    def __init__(self, ctx, o: dict):
+        self.ctx = ctx
+        self.m = ctx.members
         self.enabled = bool(o.get("cluster.autoheal", True))
         self.delay = o.get("cluster.autoheal_delay", 1000) / 1000
         self.max_heals = o.get("cluster.autoheal_max_heals", 5)
         self.window = o.get("cluster.autoheal_window", 600_000) / 1000
         self.report_every = max(2.0, 2 * self.delay)
-        self.round_timeout = max(5.0, 4 * self.delay, node.settings.join_timeout)
-        if self.enabled:
-            node.kv.gate = self
+        self.round_timeout = max(5.0, 4 * self.delay, ctx.settings.join_timeout)
         self.inc = None
         self.ep = None                  # data epoch [counter, id]; None = adopt from the first peer
         # hello state, per peer
@@ -105,13 +104,13 @@ class Autoheal:
         self.ep = st.get("ep")
 
     def on_start(self, now: float) -> None:
-        self.inc = "%016x" % self.node.rng.getrandbits(64)
+        self.inc = "%016x" % self.ctx.rng.getrandbits(64)
         if self.ep is None:
             self.ep = self.new_ep(0)
-            self.node.dirty = True
+            self.ctx.persist()
 
     def new_ep(self, counter: int) -> list:
-        return [counter, "%012x" % self.node.rng.getrandbits(48)]
+        return [counter, "%012x" % self.ctx.rng.getrandbits(48)]
 
     def on_joined(self, now: float, heal_by: str | None) -> None:
         if heal_by:
@@ -121,7 +120,7 @@ class Autoheal:
         self.split.clear()
         self.synced.clear()
         self.unsynced.clear()
-        self.node.dirty = True
+        self.ctx.persist()
 
     def on_reset(self, now: float) -> None:
         self.ep = self.new_ep(0)
@@ -131,9 +130,12 @@ class Autoheal:
         self.stash.clear()
         self.episode = False
         self.alarms = []
-        self.node.dirty = True
+        self.ctx.persist()
 
     # ---------- the kv gate ----------
+    def data_gate(self):
+        return self if self.enabled else None
+
     def data_peers(self, up: set) -> set:
         return up & self.synced
 
@@ -162,7 +164,7 @@ class Autoheal:
         r = self.rounds.get(p, 0) + 1
         self.rounds[p] = r
         self.req[p] = {"r": r, "f": self._fields(p)}
-        self.node.send(p, HealHello(round=r, reply=False, **self.req[p]["f"]))
+        self.ctx.send(p, HealHello(round=r, reply=False, **self.req[p]["f"]))
         if self.hello_at is None:
             self.hello_at = now + HELLO_RETRY
 
@@ -194,7 +196,7 @@ class Autoheal:
             mine = self._fields(p)
             self.answered[p] = (msg.round, mine, msg.incarnation)
             self._decide(p, mine, theirs, now)
-        self.node.send(p, HealHello(round=msg.round, reply=True, **mine))
+        self.ctx.send(p, HealHello(round=msg.round, reply=True, **mine))
 
     def _decide(self, p: str, mine: dict, theirs: dict, now: float) -> None:
         """Both ends run this on the same two sets of fields, so they reach the same answer."""
@@ -210,18 +212,18 @@ class Autoheal:
         if is_split:
             if not self.split and not self.episode and p not in self.merged:
                 self.episode = True
-                self.node.emit("partition_occurred", p)
+                self.ctx.emit("partition_occurred", p)
             if self.enabled:
                 if p not in self.split:
                     self.split.add(p)
-                    self.node.log("warning", "partition: %s was on the other side; no data is shared with "
+                    self.ctx.log("warning", "partition: %s was on the other side; no data is shared with "
                                   "it until autoheal decides" % p)
             elif p not in self.merged:
                 self.merged.add(p)   # both hellos of one reconnection find it: say it once
-                self.node.log("warning", "partition with %s ended; data merged by last writer wins "
+                self.ctx.log("warning", "partition with %s ended; data merged by last writer wins "
                               "because cluster.autoheal is off" % p)
                 self.episode = False
-                self.node.emit("partition_healed", p)
+                self.ctx.emit("partition_healed", p)
         elif not unchanged:
             self.split.discard(p)   # a restart ends the split; a second hello without one does not
         if self.ep is None and theirs["epoch"] is not None:
@@ -239,13 +241,13 @@ class Autoheal:
             if p not in self.synced:
                 self.synced.add(p)
                 if self.enabled and catch_up:
-                    self.node.kv.catch_up(p)
+                    self.ctx.data.catch_up(p)
         else:
             self.synced.discard(p)
             # A peer with no epoch yet has just joined and takes ours from its first hello.
             if up and self.enabled and self.peer_ep.get(p) is not None and self.ep is not None:
                 if not self.unsynced:
-                    self.report_at = min(self.report_at or self.node.now, self.node.now)
+                    self.report_at = min(self.report_at or self.ctx.now, self.ctx.now)
                 self.unsynced.add(p)
             else:
                 self.unsynced.discard(p)
@@ -259,7 +261,7 @@ class Autoheal:
         just before, and to the losers when we did not share data with the coordinator."""
         old_synced = set(self.synced)
         self.ep = ep
-        self.node.dirty = True
+        self.ctx.persist()
         had = self.episode or bool(self.split)
         self.split.clear()
         plan = set(plan) - {self.m.me}
@@ -269,7 +271,7 @@ class Autoheal:
         for q in plan:
             self.peer_ep[q] = ep
         for p in sorted(self.m.up - plan):
-            self.node.send(p, HealEpoch(ep))
+            self.ctx.send(p, HealEpoch(ep))
         for p in list(self.req):          # hellos in flight carry the old epoch: start over
             self._hello(p, now)
         for p in sorted(self.m.up | self.synced | self.unsynced):
@@ -284,15 +286,15 @@ class Autoheal:
             self._refresh(p, catch_up=cu)
         if resync and self.enabled:     # we hold writes of a loser that the coordinator may lack
             for p in sorted(self.synced & old_synced):
-                self.node.kv.catch_up(p)
+                self.ctx.data.catch_up(p)
         for q, msg in self.stash.pop(tuple(ep), []):
             if self.accept(q, msg):
-                self.node.kv.on_message(q, msg, now)
+                self.ctx.data.on_message(q, msg, now)
         self.stash.clear()
         if had and healed:
             self.episode = False
-            self.node.emit("partition_healed", self.m.me, epoch=ep)
-            self.node.log("info", "partition healed: this node now shares data epoch %s" % ep[1])
+            self.ctx.emit("partition_healed", self.m.me, epoch=ep)
+            self.ctx.log("info", "partition healed: this node now shares data epoch %s" % ep[1])
 
     # ---------- time ----------
     def next_deadline(self):
@@ -309,7 +311,7 @@ class Autoheal:
             self.hello_at = None
             for p in sorted(self.req):
                 if p in self.m.up:
-                    self.node.send(p, HealHello(round=self.req[p]["r"], reply=False, **self.req[p]["f"]))
+                    self.ctx.send(p, HealHello(round=self.req[p]["r"], reply=False, **self.req[p]["f"]))
                 else:
                     del self.req[p]
             if self.req:
@@ -318,7 +320,7 @@ class Autoheal:
             self.report_at = now + self.report_every
             self._report(now, split=True)
             for p in sorted(self.unsynced - self.split):   # a lost heal_ep leaves a stale epoch here
-                self.node.send(p, HealEpoch(self.ep, ask=True))
+                self.ctx.send(p, HealEpoch(self.ep, ask=True))
         if self.down_report_at is not None and now >= self.down_report_at:
             self.down_report_at = None
             down, self.down_report = self.down_report, set()
@@ -339,7 +341,7 @@ class Autoheal:
         if leader == self.m.me:
             self._triggered(now)
         else:
-            self.node.send(leader, HealReport(split, list(down)))
+            self.ctx.send(leader, HealReport(split, list(down)))
 
     def _triggered(self, now: float) -> None:
         if not self.enabled:
@@ -364,7 +366,7 @@ class Autoheal:
         self.views = {self.m.me: self.my_view()}
         self.asked = set(self.m.running()) - {self.m.me}
         for p in sorted(self.asked):
-            self.node.send(p, HealViewRequest(self.gid))
+            self.ctx.send(p, HealViewRequest(self.gid))
         self.phase_at = now + VIEW_RETRY
         if not self.asked:
             self._decide_heal(now)
@@ -372,7 +374,7 @@ class Autoheal:
     def _gather_retry(self, now: float) -> None:
         self.asked &= self.m.up          # a node that went down is out of this heal
         for p in sorted(self.asked):
-            self.node.send(p, HealViewRequest(self.gid))
+            self.ctx.send(p, HealViewRequest(self.gid))
         self.phase_at = now + VIEW_RETRY
         if not self.asked:
             self._decide_heal(now)
@@ -409,7 +411,7 @@ class Autoheal:
             return
         if len(cl) == 1:
             if self.stopped_alarm:
-                self.node.log("info", "autoheal: the cluster is whole again; breaker reset")
+                self.ctx.log("info", "autoheal: the cluster is whole again; breaker reset")
             self.stopped_alarm = None
             self._set_alarms([])
             return
@@ -419,9 +421,9 @@ class Autoheal:
         self.heals = [t for t in self.heals if t > now - self.window]
         if len(self.heals) >= self.max_heals:
             if not self.stopped_alarm:
-                self.node.log("error", "autoheal stopped: %d heals in %.0fs did not make one cluster; split "
+                self.ctx.log("error", "autoheal stopped: %d heals in %.0fs did not make one cluster; split "
                               "view: %s" % (len(self.heals), self.window, cl))
-                self.node.emit("autoheal_stopped", self.m.me, cliques=cl)
+                self.ctx.emit("autoheal_stopped", self.m.me, cliques=cl)
             self.stopped_alarm = {"name": "autoheal_stopped", "message": "%d heals within %.0fs; autoheal "
                                   "paused until the window passes" % (len(self.heals), self.window),
                                   "split_view": split_view}
@@ -433,9 +435,9 @@ class Autoheal:
         hid = "%s-%d" % (self.inc[:6], self.hid)   # unique across leaders and restarts
         c = winners[0]
         self._set_alarms(alarms + [self._partition_alarm(split_view)])
-        self.node.log("warning", "autoheal: cluster split in %d parts %s; keeping the %d nodes with %s "
+        self.ctx.log("warning", "autoheal: cluster split in %d parts %s; keeping the %d nodes with %s "
                       "(coordinator), rejoining %s" % (len(cl), [len(x) for x in cl], len(winners), c, losers))
-        self.node.emit("partition_healing", c, heal=hid, winners=winners, losers=losers)
+        self.ctx.emit("partition_healing", c, heal=hid, winners=winners, losers=losers)
         # Winners that shared data with a loser during the split (a partial partition) hold some of
         # its writes: they send their table around once the heal is done, so all keep them.
         conf = conflicts(views)
@@ -446,7 +448,7 @@ class Autoheal:
         if c == self.m.me:
             self._on_plan(plan, now)
         else:
-            self.node.send(c, plan)
+            self.ctx.send(c, plan)
 
     def _linked(self, a: str, b: str, conf: dict) -> bool:
         va, vb = self.views[a], self.views[b]
@@ -462,7 +464,7 @@ class Autoheal:
             return
         self.alarms = alarms
         for p in sorted(self.m.up):
-            self.node.send(p, HealAlarms(alarms))
+            self.ctx.send(p, HealAlarms(alarms))
 
     # ---------- coordinator ----------
     def _on_plan(self, msg: HealPlan, now: float) -> None:
@@ -477,12 +479,12 @@ class Autoheal:
         for w in msg.winners:
             if w != me:
                 waiting.add(w)
-                self.node.send(w, HealAdopt(heal=msg.heal, epoch=ep, plan=everyone, losers=msg.losers,
+                self.ctx.send(w, HealAdopt(heal=msg.heal, epoch=ep, plan=everyone, losers=msg.losers,
                                             resync=w in resync))
-        snap = self.node.kv.entries
+        snap = self.ctx.data.entries
         for n in msg.losers:
             waiting.add(n)
-            self.node.send(n, HealRejoin(heal=msg.heal, epoch=ep, kv=dict(snap), leader=msg.leader, plan=everyone,
+            self.ctx.send(n, HealRejoin(heal=msg.heal, epoch=ep, kv=dict(snap), leader=msg.leader, plan=everyone,
                                          losers=msg.losers))
         self.coord = {"hid": msg.heal, "leader": msg.leader, "waiting": waiting, "rejoined": [],
                       "losers": set(msg.losers), "deadline": now + self.round_timeout / 2}
@@ -503,9 +505,9 @@ class Autoheal:
         c, self.coord = self.coord, None
         msg = HealRound(c["hid"], sorted(c["rejoined"]))
         if c["leader"] == self.m.me:
-            self._on_round(msg, self.node.now)
+            self._on_round(msg, self.ctx.now)
         else:
-            self.node.send(c["leader"], msg)
+            self.ctx.send(c["leader"], msg)
 
     def _on_round(self, msg: HealRound, now: float) -> None:
         if self.phase == "heal" and msg.heal == self.cur_hid:
@@ -516,47 +518,45 @@ class Autoheal:
         if msg.epoch != self.ep:
             snap = msg.kv
             lost = []
-            wall = self.node.wall_us(now) / 1e6
-            for k, e in sorted(self.node.kv.entries.items()):
+            wall = self.ctx.wall_us(now) / 1e6
+            for k, e in sorted(self.ctx.data.entries.items()):
                 s = snap.get(k)
                 if s is None or tuple(s["ver"]) < tuple(e["ver"]):
                     lost.append({"key": k, "value": e["v"], "deleted": e["del"], "node": e["ver"][2],
                                  "time": e["ver"][0] / 1000, "replaced_at": wall, "coordinator": p,
                                  "kept": None if s is None or s["del"] else s["v"]})
-            self.node.log("warning", "autoheal: this node was on the losing side; its data is replaced by "
+            self.ctx.log("warning", "autoheal: this node was on the losing side; its data is replaced by "
                           "%s's copy (%d write(s) of the split saved: ekka-ctl cluster conflicts)" % (p, len(lost)))
             if lost:
                 self.conflicts = (self.conflicts + lost)[-MAX_CONFLICTS_KEPT:]
-                self.node.out.append(SaveConflicts(tuple(lost)))
+                self.ctx.act(SaveConflicts(tuple(lost)))
             self.episode = True
             self.rejoins += 1
-            self.node.emit("node_healing", self.m.me, coordinator=p, leader=msg.leader, heal=msg.heal,
+            self.ctx.emit("node_healing", self.m.me, coordinator=p, leader=msg.leader, heal=msg.heal,
                            conflicts=len(lost))
-            self.node.on_joined(snap, now, heal_by=p)
+            self.ctx.adopt_data(snap, now, heal_by=p)
             self.adopt(msg.epoch, now, plan=msg.plan, losers=msg.losers, coordinator=p)
-        self.node.send(p, HealAck(msg.heal))
+        self.ctx.send(p, HealAck(msg.heal))
 
     # ---------- messages ----------
-    def on_message(self, p: str, msg, now: float) -> bool:
-        if not isinstance(msg, HEAL_MESSAGES):
-            return False
+    def on_message(self, p: str, msg, now: float) -> None:
         if not self.m.is_member(p):
-            return True
+            return
         if isinstance(msg, HealHello):
             self._on_hello(p, msg, now)
         elif isinstance(msg, HealEpoch):
             self.peer_ep[p] = msg.epoch
             self._refresh(p)
             if msg.ask:
-                self.node.send(p, HealEpoch(self.ep))
+                self.ctx.send(p, HealEpoch(self.ep))
         elif isinstance(msg, HealReport):
             if self.m.leader() == self.m.me:
                 self._triggered(now)
             elif self.m.leader() != p:
-                self.node.send(self.m.leader(), msg)   # always towards an older node: no loops
+                self.ctx.send(self.m.leader(), msg)   # always towards an older node: no loops
         elif isinstance(msg, HealViewRequest):
             v = self.my_view()
-            self.node.send(p, HealView(gather=msg.gather, epoch=v["ep"], split=v["split"], down=v["down"]))
+            self.ctx.send(p, HealView(gather=msg.gather, epoch=v["ep"], split=v["split"], down=v["down"]))
         elif isinstance(msg, HealView):
             self._on_view(p, msg, now)
         elif isinstance(msg, HealPlan):
@@ -564,7 +564,7 @@ class Autoheal:
         elif isinstance(msg, HealAdopt):
             if msg.epoch != self.ep:
                 self.adopt(msg.epoch, now, plan=msg.plan, losers=msg.losers, coordinator=p, resync=msg.resync)
-            self.node.send(p, HealAck(msg.heal))
+            self.ctx.send(p, HealAck(msg.heal))
         elif isinstance(msg, HealRejoin):
             self._on_rejoin(p, msg, now)
         elif isinstance(msg, HealAck):
@@ -574,14 +574,10 @@ class Autoheal:
         elif isinstance(msg, HealAlarms):
             if p == self.m.leader():
                 self.alarms = msg.alarms
-        return True
 
     # ---------- commands and status ----------
-    def on_command(self, req_id, cmd: str, args: dict, now: float) -> bool:
-        if cmd == "conflicts":
-            self.node.reply(req_id, self.conflicts)
-            return True
-        return False
+    def on_command(self, req_id, cmd: str, args: dict, now: float) -> None:
+        self.ctx.reply(req_id, self.conflicts)
 
     def status(self, st: dict) -> None:
         st["alarms"].extend(self.alarms)

@@ -16,6 +16,7 @@ this attempt made, everywhere. Unlike Ekka, an unreachable voter is a missing vo
 """
 from __future__ import annotations
 
+from .context import Component
 from .lock_config import STRATEGIES, etcd_settings
 from .lock_etcd import EtcdLockCall, EtcdLockResult
 from .lock_table import LockTable
@@ -26,36 +27,41 @@ MAX_RESOURCE = 512
 MAX_OWNER = 256
 
 
-def components(node) -> list:
-    return [Locks(node)]
+COMMANDS = ("lock_acquire", "lock_renew", "lock_release", "lock_list")
 
 
-class Locks:
+def components(ctx, options: dict) -> list:
+    return [Locks(ctx, options)]
+
+
+class Locks(Component):
     name = "locks"
+    handles = (LockRequest, LockCommit, LockRenew, LockRelease, LockReply)
+    commands = COMMANDS
+    events = (EtcdLockResult,)
 
-    def __init__(self, node):
-        self.node = node
-        self.me = node.name
-        o = node.options
+    def __init__(self, ctx, o: dict):
+        self.ctx = ctx
+        self.me = ctx.name
         self.default_strategy = o.get("cluster.locks.default_strategy", "quorum")
         self.default_lease = o.get("cluster.locks.default_lease", 15000) / 1000
         self.max_lease = o.get("cluster.locks.max_lease", 3600_000) / 1000
         self.timeout = o.get("cluster.locks.request_timeout", 5000) / 1000
         self.etcd = etcd_settings(o)
-        self.table = LockTable(node)
+        self.table = LockTable(ctx)
         self.etcd_held: dict[str, dict] = {}   # "owner\0res" -> {resource, owner, token, expires}
         self.ops: dict[str, dict] = {}
-        self.boot = "%08x" % node.rng.getrandbits(32)   # op ids stay unique across restarts
+        self.boot = "%08x" % ctx.rng.getrandbits(32)   # op ids stay unique across restarts
         self.seq = 0
 
     # ---------- state ----------
     def snapshot(self) -> dict:
-        off = self.node.wall_offset
+        off = self.ctx.wall_offset
         return {"table": self.table.snapshot(),
                 "etcd": {k: dict(v, expires=v["expires"] + off) for k, v in self.etcd_held.items()}}
 
     def restore(self, st: dict) -> None:
-        off = self.node.wall_offset
+        off = self.ctx.wall_offset
         self.table.restore(st.get("table", {}))
         self.etcd_held = {k: dict(v, expires=v["expires"] - off) for k, v in st.get("etcd", {}).items()}
 
@@ -86,12 +92,9 @@ class Locks:
             self._finish_fail(oid, "timeout", "no answer in %.1fs from %s" % (self.timeout, ", ".join(silent) or "-"))
 
     # ---------- commands ----------
-    def on_command(self, rid, cmd: str, a: dict, now: float) -> bool:
-        if cmd not in ("lock_acquire", "lock_renew", "lock_release", "lock_list"):
-            return False
+    def on_command(self, rid, cmd: str, a: dict, now: float) -> None:
         if cmd == "lock_list":
-            self.node.reply(rid, {"node": self.me, "locks": self.listing(now)})
-            return True
+            return self.ctx.reply(rid, {"node": self.me, "locks": self.listing(now)})
         try:
             res, owner = self._str(a, "resource", MAX_RESOURCE), self._str(a, "owner", MAX_OWNER)
             strategy = a.get("strategy") or (None if cmd == "lock_release" else self.default_strategy)
@@ -99,14 +102,11 @@ class Locks:
                 raise ValueError("strategy = %r: must be one of %s" % (strategy, ", ".join(STRATEGIES)))
             lease = self._lease(a.get("lease"))
         except ValueError as e:
-            self.node.reply_error(rid, "bad_argument", message=str(e))
-            return True
+            return self.ctx.reply_error(rid, "bad_argument", message=str(e))
         if strategy == "etcd" and not self.etcd:
-            self.node.reply_error(rid, "not_configured", message="the etcd strategy needs cluster.locks.etcd.server "
-                                  "or cluster.etcd.server in the config")
-            return True
+            return self.ctx.reply_error(rid, "not_configured", message="the etcd strategy needs "
+                                        "cluster.locks.etcd.server or cluster.etcd.server in the config")
         getattr(self, "_" + cmd)(rid, res, owner, strategy, lease, now)
-        return True
 
     @staticmethod
     def _str(a: dict, key: str, limit: int) -> str:
@@ -134,7 +134,7 @@ class Locks:
 
     def voters(self, strategy: str, res: str):
         """(nodes to ask, votes needed, error) for quorum / all / leader, from this node's view."""
-        m = self.node.membership
+        m = self.ctx.members
         if strategy == "leader":
             return [m.leader()], 1, None
         members = m.members()
@@ -152,21 +152,21 @@ class Locks:
         return up, need, None
 
     def _view(self) -> int:
-        return stable_hash("|".join(self.node.membership.members()))
+        return stable_hash("|".join(self.ctx.members.members()))
 
     # ---- acquire ----
     def _lock_acquire(self, rid, res, owner, strategy, lease, now) -> None:
         if strategy == "etcd":
             oid = self._new_op(rid, "acquire", res, owner, strategy, lease, now, asked=["etcd"], need=1)
             self.ops[oid]["deadline"] = now + 2 * self.timeout   # the helper's own timeout fires first
-            self.node.out.append(EtcdLockCall(oid, "acquire", res, self._etcd_owner(owner), lease))
+            self.ctx.act(EtcdLockCall(oid, "acquire", res, self._etcd_owner(owner), lease))
             return
         if strategy == "local":
             r = self.table.grant_now(self.me, owner, res, "local", lease, "local", now)
             return self._reply_grant(rid, r, res, strategy, lease, [self.me])
         targets, need, err = self.voters(strategy, res)
         if err:
-            return self.node.reply_error(rid, err[0], message=err[1])
+            return self.ctx.reply_error(rid, err[0], message=err[1])
         oid = self._new_op(rid, "acquire", res, owner, strategy, lease, now, asked=targets, need=need,
                            phase="one" if strategy == "leader" else "reserve")
         self.start_round(oid, now)
@@ -187,15 +187,15 @@ class Locks:
             msg = LockRequest(oid, op["phase"], op["res"], op["owner"], op["strategy"], op["lease"], self._view(), tok)
         for n in op["asked"]:
             if n != self.me:
-                self.node.send(n, msg)
+                self.ctx.send(n, msg)
         if self.me in op["asked"]:
             self._on_rep(self.me, self._serve(self.me, msg, now), now)
 
     def _reply_grant(self, rid, r: dict, res, strategy, lease, nodes) -> None:
         if r["ok"]:
-            return self.node.reply(rid, {"resource": res, "token": r["token"], "strategy": strategy,
+            return self.ctx.reply(rid, {"resource": res, "token": r["token"], "strategy": strategy,
                                          "lease": lease, "nodes": sorted(nodes)})
-        self.node.reply_error(rid, r.get("error", "locked"), node=r.get("holder_node"),
+        self.ctx.reply_error(rid, r.get("error", "locked"), node=r.get("holder_node"),
                               message=r.get("message") or "%r is held by %s on %s"
                               % (res, r.get("holder"), r.get("holder_node")))
 
@@ -204,26 +204,26 @@ class Locks:
         if strategy == "etcd":
             k = self._ekey(owner, res)
             if k not in self.etcd_held:
-                return self.node.reply_error(rid, "lost", message="%r is not held by %s through etcd" % (res, owner))
+                return self.ctx.reply_error(rid, "lost", message="%r is not held by %s through etcd" % (res, owner))
             oid = self._new_op(rid, "renew", res, owner, strategy, lease, now, asked=["etcd"], need=1)
             self.ops[oid]["deadline"] = now + 2 * self.timeout
-            self.node.out.append(EtcdLockCall(oid, "renew", res, self._etcd_owner(owner), lease,
+            self.ctx.act(EtcdLockCall(oid, "renew", res, self._etcd_owner(owner), lease,
                                               self.etcd_held[k].get("lease_id")))
             return
         if strategy == "local":
             t = self.table.renew(self.me, owner, res, lease, now)
             if t is None:
-                return self.node.reply_error(rid, "lost", message="%r is not held by %s" % (res, owner))
-            return self.node.reply(rid, {"resource": res, "token": t, "lease": lease, "nodes": [self.me]})
+                return self.ctx.reply_error(rid, "lost", message="%r is not held by %s" % (res, owner))
+            return self.ctx.reply(rid, {"resource": res, "token": t, "lease": lease, "nodes": [self.me]})
         targets, need, err = self.voters(strategy, res)
         if err:
-            return self.node.reply_error(rid, "lost", message=err[1])
+            return self.ctx.reply_error(rid, "lost", message=err[1])
         oid = self._new_op(rid, "renew", res, owner, strategy, lease, now, asked=targets, need=need)
         self.start_round(oid, now)
 
     # ---- release ----
     def _lock_release(self, rid, res, owner, strategy, lease, now) -> None:
-        m = self.node.membership
+        m = self.ctx.members
         asked = [self.me] + [n for n in m.others() if n in m.up]
         if strategy == "local":
             asked = [self.me]
@@ -241,31 +241,27 @@ class Locks:
             # same owner, however late etcd sees it.
             held = self.etcd_held.pop(ek, None) or {}
             op["deadline"] = now + 2 * self.timeout
-            self.node.out.append(EtcdLockCall(oid, "release", res, self._etcd_owner(owner),
+            self.ctx.act(EtcdLockCall(oid, "release", res, self._etcd_owner(owner),
                                               lease_id=held.get("lease_id")))
         msg = LockRelease(oid, res, owner)
         for n in asked:
             if n not in (self.me, "etcd"):
-                self.node.send(n, msg)
+                self.ctx.send(n, msg)
         if self.me in asked:
             self._on_rep(self.me, self._serve(self.me, msg, now), now)
         elif not asked:
             self._finish_release(oid)
 
     # ---------- the voter's side ----------
-    def on_message(self, p: str, msg, now: float) -> bool:
+    def on_message(self, p: str, msg, now: float) -> None:
         if isinstance(msg, LockReply):
-            self._on_rep(p, msg, now)
-        elif isinstance(msg, (LockRequest, LockCommit, LockRenew, LockRelease)):
-            if not self.node.membership.is_member(p):
-                rep = LockReply(msg.op, False, error="not_member",
-                                message="%s is not a member of %s's cluster" % (p, self.me))
-            else:
-                rep = self._serve(p, msg, now)
-            self.node.send(p, rep)
+            return self._on_rep(p, msg, now)
+        if not self.ctx.members.is_member(p):
+            rep = LockReply(msg.op, False, error="not_member",
+                            message="%s is not a member of %s's cluster" % (p, self.me))
         else:
-            return False
-        return True
+            rep = self._serve(p, msg, now)
+        self.ctx.send(p, rep)
 
     def _serve(self, src: str, msg, now: float) -> LockReply:
         tb, oid, res, owner = self.table, msg.op, msg.resource, msg.owner
@@ -354,7 +350,7 @@ class Locks:
         if n == self.me:
             self._on_rep(self.me, self._serve(self.me, msg, now), now)
         else:
-            self.node.send(n, msg)
+            self.ctx.send(n, msg)
 
     def _check_commit(self, oid: str) -> None:
         op = self.ops.get(oid)
@@ -379,7 +375,7 @@ class Locks:
         nodes = sorted(nodes or op["oks"])
         if op["kind"] == "renew" and token is None:
             token = next((r.token for r in op["oks"].values() if r.token is not None), None)
-        self.node.reply(op["rid"], {"resource": op["res"], "token": token, "strategy": op["strategy"],
+        self.ctx.reply(op["rid"], {"resource": op["res"], "token": token, "strategy": op["strategy"],
                                     "lease": op["lease"], "nodes": nodes})
 
     def _finish_fail(self, oid: str, error: str, message: str, node: str | None = None) -> None:
@@ -390,7 +386,7 @@ class Locks:
             self._rollback(oid, op)
         if op["kind"] == "renew":
             error = "lost"
-        self.node.reply_error(op["rid"], error, node=node, message=message)
+        self.ctx.reply_error(op["rid"], error, node=node, message=message)
 
     def _rollback(self, oid: str, op: dict) -> None:
         """Free what this attempt reserved, on every voter asked (replies may have been lost)."""
@@ -399,18 +395,18 @@ class Locks:
             if n == self.me:
                 self.table.release(self.me, op["owner"], op["res"], oid)
             else:
-                self.node.send(n, msg)
+                self.ctx.send(n, msg)
 
     def _finish_release(self, oid: str, op: dict | None = None) -> None:
         op = op or self.ops.pop(oid)
-        self.node.reply(op["rid"], {"resource": op["res"], "released": bool(op["released"]),
+        self.ctx.reply(op["rid"], {"resource": op["res"], "released": bool(op["released"]),
                                     "nodes": sorted(op["released"])})
 
     def on_peer_down(self, p: str, now: float) -> None:
         # Ekka drops a dead owner's locks. Safe only for leader locks held here; quorum and all
         # voters keep them until the lease runs out, since the owner may only be cut off.
         for r in self.table.drop_node(p, ("leader",)):
-            self.node.log("info", "released leader lock %r of %s: the node is down" % (r, p))
+            self.ctx.log("info", "released leader lock %r of %s: the node is down" % (r, p))
         for oid in list(self.ops):
             op = self.ops.get(oid)
             if op is None or p not in op["asked"]:
@@ -430,13 +426,10 @@ class Locks:
     def _ekey(owner: str, res: str) -> str:
         return "%s\0%s" % (owner, res)
 
-    def on_event(self, event, now: float) -> bool:
-        if not isinstance(event, EtcdLockResult):
-            return False
+    def on_event(self, event: EtcdLockResult, now: float) -> None:
         op = self.ops.pop(event.op, None)
         if op is None:
-            self._etcd_late(event)
-            return True
+            return self._etcd_late(event)
         k = self._ekey(op["owner"], op["res"])
         if op["kind"] == "release":
             if event.ok and event.result.get("released"):
@@ -446,13 +439,12 @@ class Locks:
                 self._finish_release(event.op, op)
             else:
                 self.ops[event.op] = op
-            return True
+            return
         if not event.ok:
             if op["kind"] == "renew":
                 self.etcd_held.pop(k, None)
-            self.node.reply_error(op["rid"], "lost" if op["kind"] == "renew" else (event.error or "etcd_error"),
-                                  message=event.message or event.error)
-            return True
+            return self.ctx.reply_error(op["rid"], "lost" if op["kind"] == "renew" else (event.error or "etcd_error"),
+                                        message=event.message or event.error)
         r = event.result
         tok = r.get("token")
         # The lease etcd's own confirmed, which may be less than the one asked for (a renewal
@@ -460,9 +452,8 @@ class Locks:
         lease = r.get("lease", op["lease"])
         self.etcd_held[k] = {"resource": op["res"], "owner": op["owner"], "token": tok,
                              "lease_id": r.get("lease_id"), "expires": now + lease}
-        self.node.reply(op["rid"], {"resource": op["res"], "token": tok, "strategy": "etcd",
-                                    "lease": lease, "nodes": ["etcd"]})
-        return True
+        self.ctx.reply(op["rid"], {"resource": op["res"], "token": tok, "strategy": "etcd",
+                                   "lease": lease, "nodes": ["etcd"]})
 
     def _etcd_late(self, event: EtcdLockResult) -> None:
         """An etcd acquire that succeeded after its caller was told `timeout`."""
@@ -478,7 +469,7 @@ class Locks:
             return
         # Nobody trusts it: hand it back, naming its lease, so a newer hold of the same owner
         # (a retry that re-entered it moved it onto another lease) is left alone.
-        self.node.out.append(EtcdLockCall(event.op + "/late", "release", r["resource"], r["owner"],
+        self.ctx.act(EtcdLockCall(event.op + "/late", "release", r["resource"], r["owner"],
                                           lease_id=r.get("lease_id")))
 
     # ---------- views ----------
