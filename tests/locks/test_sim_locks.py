@@ -260,7 +260,8 @@ def test_random_faults_never_give_two_holders(seed):
 
 def test_the_checker_catches_ekkas_rule(monkeypatch):
     """Ekka's rule (a quorum of the *up* members, unreachable ones ignored) gives two holders."""
-    from ekka_agent.core import locks
+    from ekka_agent.core.lock_coordinator import LockCoordinator
+    from ekka_agent.core.lock_voter import LockVoter
     from ekka_agent.core.ring import replica_set as rs
 
     def ekka_voters(self, strategy, res):
@@ -269,7 +270,7 @@ def test_the_checker_catches_ekkas_rule(monkeypatch):
             return up, len(up), None
         reps, need = rs(up, res)
         return reps[:need], need, None
-    monkeypatch.setattr(locks.Locks, "voters", ekka_voters)
-    monkeypatch.setattr(locks.Locks, "_view", lambda self: 0)
+    monkeypatch.setattr(LockCoordinator, "voters", ekka_voters)
+    monkeypatch.setattr(LockVoter, "members_view", lambda self: 0)
     h = random_run(1)
     assert h.overlaps("quorum") and h.overlaps("all")

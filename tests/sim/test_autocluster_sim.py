@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from ekka_agent.core.autocluster import DiscOp, DiscResult, decide
+from ekka_agent.core.cluster_choice import choose_cluster_to_join as decide
+from ekka_agent.core.events import DiscOp, DiscResult
 from ekka_agent.core.settings import Settings
 from ekka_agent.sim.cluster import SimCluster
 

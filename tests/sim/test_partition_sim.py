@@ -161,12 +161,11 @@ def preform(c, ns) -> None:
         core, others = c.nodes[x], [p for p in ns if p != x]
         m, h = core.membership, heal_of(core)
         m.cluster_id, m.records = cid, dict(recs)
-        if hasattr(m, "_digest"):
-            m._digest = None
+        m._digest = None
         m.conns = dict.fromkeys(others, 1)
         m.up = set(others)
-        m.heard = dict.fromkeys(others, c.now)
-        m.next_hb = c.now + BIG.heartbeat_interval
+        m.detector.heard = dict.fromkeys(others, c.now)
+        m.detector.next_hb = c.now + BIG.heartbeat_interval
         h.ep = ep
         h.seen = {p: incs[p] for p in others}
         h.decided, h.synced = set(others), set(others)

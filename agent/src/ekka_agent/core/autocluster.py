@@ -1,7 +1,7 @@
 """Autocluster: the decisions of node discovery, with no I/O.
 
-One round: [lock] -> discover -> probe each discovered node over RPC -> decide -> [join] ->
-[register] -> [unlock]. The strategy's I/O (static list, multicast, DNS, etcd, Kubernetes) is
+One round: [lock] -> discover -> probe each discovered node over RPC -> choose whom to join
+(core/cluster_choice.py) -> [join] -> [register] -> [unlock]. The strategy's I/O (static list, multicast, DNS, etcd, Kubernetes) is
 done by runtime/discovery_extra.py, which carries out DiscOp actions and feeds DiscResult
 events back. Probes ("disc_probe") are answered by every node, so each node learns which
 cluster the others are in, how many run there and how old it is.
@@ -18,9 +18,9 @@ second cluster after a partition heals. A probe from a stranger starts a round s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .context import Component, InternalRequest
+from .cluster_choice import choose_cluster_to_join
+from .events import DiscOp, DiscResult
 from .messages import DiscoveryInfo, DiscoveryProbe
 
 STRATEGIES_WITH_LOCK = ("etcd",)
@@ -28,73 +28,6 @@ STRATEGIES_WITH_REGISTRY = ("etcd",)
 
 LEAVE_NOTICE = ("Automatic cluster discovery is disabled on this node: %s to avoid re-joining the same "
                 "cluster again. To enable it run: 'ekka-ctl cluster discovery enable' or restart the node.")
-
-
-# ---- action (core -> runtime) and event (runtime -> core) ----
-@dataclass(frozen=True)
-class DiscOp:
-    """Ask the strategy to do one of discover, lock, unlock, register, unregister."""
-    op: str
-    round: int = 0
-
-
-@dataclass(frozen=True)
-class DiscResult:
-    op: str
-    round: int
-    ok: bool
-    nodes: tuple = ()
-    error: str = ""
-    info: dict = field(default_factory=dict)
-
-
-def cluster_rank(size: int, oldest, name: str, cid: str) -> tuple:
-    """Sort key, best first: larger, then (alone) the lowest name or (grouped) the oldest."""
-    tie = (0, name) if size <= 1 else (1, tuple(oldest or ()))
-    return (-size, tie, cid)
-
-
-def decide(me: dict, infos: dict, locked: bool = False, expect: int = 0):
-    """Whom to join, from my view and the probe answers of the other nodes.
-
-    me: {name, cid, size, oldest}; infos: {node: {cid, size, oldest, enabled, busy}} for nodes
-    that answered. Returns ("join", node, reason), ("wait" | "retry", None, reason) or
-    ("stay", None, ""); retry means soon (the target is busy joining).
-    """
-    clusters: dict = {}
-    for n, i in sorted(infos.items()):
-        if not i.get("enabled") or i["cid"] == me["cid"] or n == me["name"]:
-            continue
-        c = clusters.setdefault(i["cid"], {"size": 0, "oldest": None, "nodes": []})
-        c["size"] = max(c["size"], int(i["size"]))
-        o = tuple(i["oldest"]) if i.get("oldest") else None
-        if o is not None and (c["oldest"] is None or o < c["oldest"]):
-            c["oldest"] = o
-        c["nodes"].append(n)
-    if not clusters:
-        return ("stay", None, "")
-
-    def rank(cid, c):
-        return cluster_rank(c["size"], c["oldest"], min(c["nodes"]), cid)
-
-    best_cid, best = min(clusters.items(), key=lambda kv: rank(*kv))
-    target = min(best["nodes"])
-    if best["size"] <= 1 and infos[target].get("busy"):
-        # It is joining someone itself: joining it now would make a short-lived second cluster.
-        return ("retry", None, "%s is joining a cluster itself; looking again shortly" % target)
-    if locked and me["size"] <= 1:
-        return ("join", target, "holding the discovery lock, joins the cluster of %s" % target)
-    mine = cluster_rank(me["size"], me["oldest"], me["name"], me["cid"])
-    if mine <= rank(best_cid, best):
-        return ("stay", None, "")
-    if me["size"] <= 1 and best["size"] <= 1 and expect > 1:
-        alone = 1 + sum(1 for c in clusters.values() if c["size"] <= 1)
-        if alone < expect:
-            return ("wait", None, "bootstrap_expect = %d: %d node(s) seen, waiting for more" % (expect, alone))
-    if me["size"] <= 1:
-        return ("join", target, "joins %s" % target)
-    return ("join", target, "merge: this cluster (%d running) joins the cluster of %s (%d running)"
-            % (me["size"], target, best["size"]))
 
 
 class AutoCluster(Component):
@@ -327,7 +260,7 @@ class AutoCluster(Component):
             self.answers, self.unreachable = {}, {}
             self.ctx.act(DiscOp("lock", self.round))
             return
-        what, target, why = decide(me, self.answers, locked=self.locked, expect=self.expect)
+        what, target, why = choose_cluster_to_join(me, self.answers, locked=self.locked, expect=self.expect)
         if (what == "join" and me["size"] <= 1 and self.answers[target]["size"] <= 1 and not self.locked
                 and now - self.started_at < self.formation_wait):
             # Lone nodes join each other only with a settled view: everyone discovered answered,

@@ -1,9 +1,10 @@
 """Membership: who is in the cluster, who is up, and manual join / leave / force-leave.
 
-Full mesh. A peer is up while a cluster-port connection to it is open and it has been heard
-from within failure_timeout; a reset connection marks it down at once. Down members are
-redialled with capped backoff for as long as they stay members, so a node that comes back
-after any absence is found again.
+A peer is up while a cluster-port connection to it is open and the failure detector
+(core/failure_detector.py) finds it alive; a reset connection marks it down at once. Down
+members are redialled with capped backoff for as long as they stay members, so a node that
+comes back after any absence is found again. Heartbeats carry a digest of the members table:
+a difference that outlives one heartbeat sends the table (anti-entropy).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import uuid
 
 from .context import BadArgument, Component
 from .events import Connect, Disconnect
+from .failure_detector import make_detector
 from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, Sync
 from .records import digest, new_record, newer, tombstone
 
@@ -26,14 +28,12 @@ class Membership(Component):
         self.cluster_id = ""
         self.records: dict[str, dict] = {}
         self.conns: dict[str, int] = {}   # open cluster-port connections per peer
-        self.heard: dict[str, float] = {}
         self.up: set[str] = set()
         self.down_since: dict[str, float] = {}
         self.dialing: set[str] = set()
         self.redial_at: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
-        self.next_hb = 0.0
-        self.last_tick = None
+        self.detector = make_detector(self, ctx.settings)
         self.last_sync: dict[str, float] = {}
         self.mismatch: dict[str, int] = {}
         self._digest = None               # cache of digest(records); reset wherever records change
@@ -94,9 +94,7 @@ class Membership(Component):
 
     # ---------- time ----------
     def next_deadline(self):
-        # Silence is checked on each heartbeat tick, so detection is failure_timeout plus at most
-        # one heartbeat interval; it keeps this O(1) per event with a thousand peers.
-        ds = [self.next_hb]
+        ds = [self.detector.next_deadline()]
         if self.redial_at:
             ds.append(min(self.redial_at.values()))
         if self.pending_join:
@@ -111,29 +109,30 @@ class Membership(Component):
     def on_start(self, now: float) -> None:
         if not self.cluster_id:           # nothing restored
             self.form_alone(now)
-        self.next_hb = now
+        self.detector.on_start(now)
         for p in self.others():
             self.dial(p)
 
+    # ---------- what the failure detector uses (its DetectorHost) ----------
+    def connected(self) -> list:
+        return sorted(self.conns)
+
+    def heartbeat(self) -> Heartbeat:
+        return Heartbeat(self.cluster_id, self.digest())
+
+    def send(self, peer: str, msg) -> None:
+        self.ctx.send(peer, msg)
+
+    def log(self, level: str, text: str) -> None:
+        self.ctx.log(level, text)
+
+    def peer_silent(self, p: str, now: float, reason: str) -> None:
+        self.ctx.act(Disconnect(p, reason))
+        self.conns.pop(p, None)
+        self.mark_down(p, now, reason)
+
     def on_tick(self, now: float) -> None:
-        s = self.ctx.settings
-        if self.last_tick is not None and now - self.last_tick > s.failure_timeout:
-            # We were paused (SIGSTOP, a stalled VM): our silence is not the peers' fault.
-            for p in self.up:
-                self.heard[p] = now
-            self.ctx.log("warning", "this node was paused for %.1fs; giving peers a grace period"
-                          % (now - self.last_tick))
-        self.last_tick = now
-        for p in sorted(self.up):
-            if now >= self.heard.get(p, now) + s.failure_timeout:  # same form as next_deadline
-                self.ctx.act(Disconnect(p, "no heartbeat for %.1fs" % (now - self.heard[p])))
-                self.conns.pop(p, None)
-                self.mark_down(p, now, "no heartbeat for %.1fs" % (now - self.heard[p]))
-        if now >= self.next_hb:
-            self.next_hb = now + s.heartbeat_interval
-            hb = Heartbeat(self.cluster_id, self.digest())
-            for p in sorted(self.conns):
-                self.ctx.send(p, hb)
+        self.detector.on_tick(now)
         for p, at in sorted(self.redial_at.items()):
             if now >= at:
                 del self.redial_at[p]
@@ -163,7 +162,7 @@ class Membership(Component):
         self.redial_at.pop(p, None)
         self.backoff.pop(p, None)
         self.conns[p] = self.conns.get(p, 0) + 1
-        self.heard[p] = now
+        self.detector.on_connection_up(p, now)
         # The digest first: the whole table crosses only if the tables really differ.
         self.ctx.send(p, Heartbeat(self.cluster_id, self.digest(), first=True))
         pj = self.pending_join
@@ -209,7 +208,7 @@ class Membership(Component):
     # ---------- messages ----------
     def heard_from(self, p: str, now: float) -> None:
         """Any message from p shows it is alive."""
-        self.heard[p] = now
+        self.detector.heard_from(p, now)
 
     def on_message(self, p: str, msg, now: float) -> None:
         if isinstance(msg, Heartbeat):

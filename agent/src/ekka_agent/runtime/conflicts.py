@@ -9,7 +9,7 @@ import json
 import logging
 import os
 
-from ..core.autoheal import SaveConflicts
+from ..core.events import SaveConflicts
 
 FILE = "conflicts.jsonl"
 log = logging.getLogger("ekka.autoheal")

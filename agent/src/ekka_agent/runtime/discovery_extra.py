@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..core.autocluster import DiscOp, DiscResult
+from ..core.events import DiscOp, DiscResult
 from ..discovery import make_strategy
 from ..discovery.base import DiscoveryError
 
