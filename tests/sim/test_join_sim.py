@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from ekka_agent.core.settings import Settings
 from ekka_agent.sim import SimCluster
 
 # Slower heartbeats keep a full mesh of 200 simulated nodes cheap; the logic is the same.
-SIM = Settings(heartbeat_interval=2.0, failure_timeout=8.0)
+SIM = {"cluster.heartbeat_interval": "2s", "cluster.failure_timeout": "8s"}
 
 
 def names(n):
@@ -15,7 +14,7 @@ def names(n):
 
 
 def join_one_by_one(seed, n, loss=0.0, copy=True):
-    c = SimCluster(seed=seed, settings=SIM, loss=loss, copy=copy)
+    c = SimCluster(seed=seed, options=SIM, loss=loss, copy=copy)
     ns = names(n)
     c.add(ns[0])
     for i, name in enumerate(ns[1:], 1):
@@ -56,3 +55,11 @@ def test_crash_restart_and_partition_in_the_sim():
     assert c.run_until(lambda: c.view(ns[0])["running_nodes"] == sorted(ns[:3]), timeout=30)
     c.net.heal()
     assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == 6 for n in ns), timeout=30)
+
+
+def test_sim_options_go_through_the_config_schema():
+    from ekka_agent.config import ConfigError
+    with pytest.raises(ConfigError) as e:
+        SimCluster(options={"cluster.autoheal_dealy": 300})
+    assert "cluster.autoheal_dealy: unknown key" in e.value.problems[0]
+    assert SimCluster(options=SIM).settings.heartbeat_interval == 2.0

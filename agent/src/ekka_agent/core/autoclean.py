@@ -15,9 +15,9 @@ from .messages import CleanAnswer, CleanQuery
 ASK_TIMEOUT = 3.0
 
 
-def components(ctx, options: dict) -> list:
-    limit = options.get("cluster.autoclean")
-    return [Autoclean(ctx, limit / 1000, options.get("cluster.autoclean_min_members", 1))] if limit else []
+def components(ctx, settings) -> list:
+    s = settings.autoclean
+    return [Autoclean(ctx, s.after, s.min_members)] if s.after else []
 
 
 class Autoclean(Component):

@@ -19,12 +19,11 @@ second cluster after a partition heals. A probe from a stranger starts a round s
 from __future__ import annotations
 
 from .context import Component, InternalRequest
+from ..strategies import DISCOVERY_WITH_LOCK, DISCOVERY_WITH_REGISTRY
 from .cluster_choice import choose_cluster_to_join
 from .events import DiscOp, DiscResult
 from .messages import DiscoveryInfo, DiscoveryProbe
 
-STRATEGIES_WITH_LOCK = ("etcd",)
-STRATEGIES_WITH_REGISTRY = ("etcd",)
 
 LEAVE_NOTICE = ("Automatic cluster discovery is disabled on this node: %s to avoid re-joining the same "
                 "cluster again. To enable it run: 'ekka-ctl cluster discovery enable' or restart the node.")
@@ -36,17 +35,17 @@ class AutoCluster(Component):
     commands = ("discovery_status", "discovery_enable", "discovery_disable")
     events = (DiscResult,)
 
-    def __init__(self, ctx, o: dict):
+    def __init__(self, ctx, s):
         self.ctx = ctx
-        self.strategy = o.get("cluster.discovery_strategy", "manual")
+        self.strategy = s.strategy
         self.enabled = self.strategy != "manual"
-        self.interval = o.get("cluster.autocluster.interval", 5000) / 1000
-        self.retry_min = o.get("cluster.autocluster.retry_min", 500) / 1000
-        self.retry_max = o.get("cluster.autocluster.retry_max", 5000) / 1000
-        self.probe_timeout = o.get("cluster.autocluster.probe_timeout", 2000) / 1000
-        self.expect = o.get("cluster.bootstrap_expect", 0)
-        self.has_lock = self.strategy in STRATEGIES_WITH_LOCK
-        self.has_registry = self.strategy in STRATEGIES_WITH_REGISTRY
+        self.interval = s.interval
+        self.retry_min = s.retry_min
+        self.retry_max = s.retry_max
+        self.probe_timeout = s.probe_timeout
+        self.expect = s.bootstrap_expect
+        self.has_lock = self.strategy in DISCOVERY_WITH_LOCK
+        self.has_registry = self.strategy in DISCOVERY_WITH_REGISTRY
         self.round = 0
         self.phase = "idle"          # idle | locking | discovering | probing | joining | registering | unlocking
         self.next_run = None
@@ -376,6 +375,6 @@ class AutoCluster(Component):
         }
 
 
-def components(ctx, options: dict) -> list:
+def components(ctx, settings) -> list:
     # Always present: even a manual node answers probes, so others see it and its cluster.
-    return [AutoCluster(ctx, options)]
+    return [AutoCluster(ctx, settings.discovery)]

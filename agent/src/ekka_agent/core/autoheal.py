@@ -14,12 +14,11 @@ from __future__ import annotations
 from .events import SaveConflicts  # noqa: F401  (the action a rejoin asks for)
 from .heal_coordinator import HealCoordinator
 from .heal_leader import HealLeader
-from .settings import HealSettings
 from .split_detector import SplitDetector
 
 
-def components(ctx, options: dict) -> list:
-    s = HealSettings.from_options(options, ctx.settings.join_timeout)
+def components(ctx, settings) -> list:
+    s = settings.autoheal
     split = SplitDetector(ctx, s)
     coordinator = HealCoordinator(ctx, s, split)
     leader = HealLeader(ctx, s, split, coordinator)

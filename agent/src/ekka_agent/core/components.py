@@ -1,8 +1,8 @@
 """The optional state machines a node runs beside membership and the kv replica.
 
-Each module listed in COMPONENTS has `components(ctx, options) -> list`, building its
-machines (core/context.py Component) from the checked config values; it returns [] when its
-feature is off.
+Each module listed in COMPONENTS has `components(ctx, settings) -> list`, building its
+machines (core/context.py Component) from the node's typed settings (core/settings.py); it
+returns [] when its feature is off.
 """
 from __future__ import annotations
 
@@ -16,5 +16,5 @@ COMPONENTS: list = [
 ]
 
 
-def build_components(node) -> list:
-    return [c for mod in COMPONENTS for c in importlib.import_module(mod).components(node, node.options)]
+def build_components(ctx, settings) -> list:
+    return [c for mod in COMPONENTS for c in importlib.import_module(mod).components(ctx, settings)]

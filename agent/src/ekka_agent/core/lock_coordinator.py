@@ -12,11 +12,12 @@ etcd helper and its EtcdLockResult.
 from __future__ import annotations
 
 from .context import Component
-from .lock_config import STRATEGIES, etcd_settings
+from ..strategies import LOCK_STRATEGIES as STRATEGIES
 from .lock_etcd import EtcdLockCall, EtcdLockResult
 from .lock_voter import LockVoter
 from .messages import LockCommit, LockRelease, LockRenew, LockReply, LockRequest
 from .ring import replica_set
+from .settings import LockSettings
 
 MAX_RESOURCE = 512
 MAX_OWNER = 256
@@ -32,15 +33,15 @@ class LockCoordinator(Component):
     commands = COMMANDS
     events = (EtcdLockResult,)
 
-    def __init__(self, ctx, o: dict, voter: LockVoter):
+    def __init__(self, ctx, s: LockSettings, voter: LockVoter):
         self.ctx = ctx
         self.me = ctx.name
         self.voter = voter
-        self.default_strategy = o.get("cluster.locks.default_strategy", "quorum")
-        self.default_lease = o.get("cluster.locks.default_lease", 15000) / 1000
-        self.max_lease = o.get("cluster.locks.max_lease", 3600_000) / 1000
-        self.timeout = o.get("cluster.locks.request_timeout", 5000) / 1000
-        self.etcd = etcd_settings(o)
+        self.default_strategy = s.default_strategy
+        self.default_lease = s.default_lease
+        self.max_lease = s.max_lease
+        self.timeout = s.request_timeout
+        self.etcd = s.etcd
         self.table = voter.table       # the local and leader strategies grant from it directly
         self.etcd_held: dict[str, dict] = {}   # "owner\0res" -> {resource, owner, token, expires}
         self.ops: dict[str, dict] = {}

@@ -17,7 +17,7 @@ from .lock_coordinator import LockCoordinator
 from .lock_voter import LockVoter
 
 
-def components(ctx, options: dict) -> list:
+def components(ctx, settings) -> list:
     voter = LockVoter(ctx)
     # The voter first: a member gone down frees its leader locks before its calls fail.
-    return [voter, LockCoordinator(ctx, options, voter)]
+    return [voter, LockCoordinator(ctx, settings.locks, voter)]

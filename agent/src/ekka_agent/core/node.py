@@ -15,19 +15,19 @@ from .context import BadArgument, Component, InternalRequest
 from .kv import KV
 from .membership import Membership
 from .messages import Message
-from .settings import Settings
+from .settings import NodeSettings
 
 STATE_VERSION = 1
 
 
 class NodeCore:
-    def __init__(self, name: str, settings: Settings | None = None, rng: random.Random | None = None,
-                 wall_offset: float = 0.0, options: dict | None = None, state: dict | None = None):
+    def __init__(self, name: str, settings: NodeSettings, rng: random.Random | None = None,
+                 wall_offset: float = 0.0, state: dict | None = None):
         self.name = name
-        self.settings = settings or Settings()
+        self.node_settings = settings
+        self.settings = settings.membership     # what every component may read (Context.settings)
         self.rng = rng or random.Random()
         self.wall_offset = wall_offset
-        self.options = options or {}
         self.out: list = []
         self.dirty = False
         self._now = 0.0
@@ -35,7 +35,7 @@ class NodeCore:
         self.members = self.membership
         self.kv = KV(self)
         self.data = self.kv
-        self.components: list[Component] = build_components(self)
+        self.components: list[Component] = build_components(self, settings)
         self.parts: list[Component] = [self.membership, self.kv] + self.components
         self._by_name = {c.name: c for c in self.parts}
         self._messages = self._route("handles")

@@ -13,7 +13,7 @@ from .. import naming
 from ..control_client import socket_path
 from ..core import events as ev
 from ..core.node import NodeCore
-from ..core.settings import Settings
+from ..core.settings import NodeSettings
 from . import epmd, state_file, tls
 from .transport import Transport
 
@@ -50,8 +50,8 @@ class Agent:
         except BlockingIOError:
             raise StartupError("another agent is running on data_dir %s" % self.data_dir) from None
         loop = asyncio.get_running_loop()
-        self.core = NodeCore(self.name, Settings.from_config(self.cfg), wall_offset=time.time() - loop.time(),
-                             options=self.cfg.as_dict(), state=state_file.load(self.data_dir))
+        self.core = NodeCore(self.name, NodeSettings.from_config(self.cfg.as_dict()),
+                             wall_offset=time.time() - loop.time(), state=state_file.load(self.data_dir))
         self.transport = Transport(
             self.name, self.cfg["node.cookie"], self.cfg["cluster.name"], self._resolve, self.feed,
             rpc_max_frame=self.cfg["node.max_frame_size"], connect_timeout=self.cfg["cluster.connect_timeout"] / 1000,

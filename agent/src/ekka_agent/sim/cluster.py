@@ -5,21 +5,23 @@ import random
 
 from ..core import events as ev
 from ..core.node import NodeCore
-from ..core.settings import Settings
 from .net import FakeNet
+from .settings import sim_settings
 
 
 class SimCluster:
-    def __init__(self, seed: int = 0, settings: Settings | None = None, options: dict | None = None,
-                 delay=(0.0005, 0.002), loss: float = 0.0, copy: bool = True):
+    def __init__(self, seed: int = 0, options: dict | None = None, delay=(0.0005, 0.002), loss: float = 0.0,
+                 copy: bool = True):
         self.seed = seed
         self.rng = random.Random(seed)
         self.net = FakeNet(random.Random(self.rng.getrandbits(64)), delay, loss)
         # copy=False hands the (frozen) messages over as they are: much faster for big runs;
         # copy=True sends them through the codec and JSON like the real wire.
         self.copy = copy
-        self.settings = settings or Settings()
         self.options = options or {}
+        self.node_settings = sim_settings(self.options)   # every node's, unless add() gets its own options
+        self.settings = self.node_settings.membership
+        self.node_options: dict[str, dict] = {}
         self.nodes: dict[str, NodeCore] = {}
         self.saved: dict[str, dict] = {}        # what each node persisted (survives crashes)
         self.alive: set[str] = set()
@@ -36,9 +38,10 @@ class SimCluster:
 
     # ---- node lifecycle ----
     def add(self, name: str, options: dict | None = None) -> NodeCore:
-        opts = dict(self.options, **(options or {}))
-        core = NodeCore(name, self.settings, random.Random(self.rng.getrandbits(64)), wall_offset=1.7e9,
-                        options=opts, state=self.saved.get(name))
+        self.node_options[name] = options or {}
+        settings = sim_settings(dict(self.options, **options)) if options else self.node_settings
+        core = NodeCore(name, settings, random.Random(self.rng.getrandbits(64)), wall_offset=1.7e9,
+                        state=self.saved.get(name))
         self.nodes[name] = core
         self.alive.add(name)
         self._feed(name, ev.Start())
@@ -57,7 +60,7 @@ class SimCluster:
                     self.net.later(self.net.latency(), self._feed, other, ev.ConnectionDown(name, "reset"))
 
     def restart(self, name: str) -> NodeCore:
-        return self.add(name, self.nodes[name].options)
+        return self.add(name, self.node_options.get(name))
 
     # ---- commands ----
     def command(self, at: str, cmd: str, timeout: float = 30.0, **args):
