@@ -24,12 +24,12 @@ class DiscoverySim(SimCluster):
         self.seeds: list = []
         self.clusters_seen: set = set()
 
-    def _act(self, src, a):
+    def helper(self, src, a) -> bool:
         if isinstance(a, DiscOp):
             res = DiscResult(a.op, a.round, True, nodes=tuple(self.seeds) if a.op == "discover" else ())
             self.net.later(self.net.latency(), self._feed, src, res)
-            return
-        super()._act(src, a)
+            return True
+        return super().helper(src, a)
 
     def cluster_ids(self, names=None) -> set:
         return {self.nodes[n].membership.cluster_id for n in (names or self.alive)}

@@ -63,3 +63,10 @@ def test_sim_options_go_through_the_config_schema():
         SimCluster(options={"cluster.autoheal_dealy": 300})
     assert "cluster.autoheal_dealy: unknown key" in e.value.problems[0]
     assert SimCluster(options=SIM).settings.heartbeat_interval == 2.0
+
+
+def test_an_action_no_one_carries_out_fails_loudly():
+    c = SimCluster(options={"cluster.locks.etcd.server": "http://127.0.0.1:2379"})
+    c.add("a@h.x")
+    with pytest.raises(TypeError, match="no one carries out the action EtcdLockCall"):
+        c.command("a@h.x", "lock_acquire", resource="r", owner="o", strategy="etcd")

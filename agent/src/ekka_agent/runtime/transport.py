@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from typing import Protocol
 
 from ..core import events as ev
 from ..core.handshake import Acceptor, Dialer, HandshakeError
@@ -51,7 +52,20 @@ class Conn:
         self.q.put_nowait(None)
 
 
-class Transport:
+class Transport(Protocol):
+    """What the agent needs of a transport between agents (memberlist's Transport, in short).
+
+    Events go to the on_event callback it was built with: ConnectionUp / ConnectionDown /
+    ConnectFailed / Received (a decoded core/messages.py Message)."""
+
+    async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None: ...
+    def connect(self, peer: str) -> None: ...
+    def send(self, peer: str, msg: Message, channel: str) -> None: ...
+    def disconnect(self, peer: str) -> None: ...
+    async def close(self) -> None: ...
+
+
+class TcpTransport:
     def __init__(self, me: str, cookie: str, cluster: str, resolve, on_event, *, rpc_max_frame: int,
                  connect_timeout: float, tls=(None, None)):
         self.me, self.cookie, self.cluster = me, cookie, cluster
