@@ -3,7 +3,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -q --durations=20
 
-.PHONY: demo demo-stop test bench bench-quick clean
+.PHONY: demo demo-stop test check bench bench-quick clean
+
+# The fast tests that need no root (core, wire, config, simulation): a developer's loop, < 1 min.
+CHECK_TESTS := tests/core tests/sim tests/locks tests/partition tests/discovery tests/agent
 
 # A venv with the agent and ansible-core: all the demo needs (no root).
 $(VENV)/.demo-deps: agent/pyproject.toml tests/ansible/requirements.txt
@@ -25,6 +28,10 @@ demo-stop:
 test:
 	scripts/install-test-deps.sh
 	$(VENV)/bin/pytest tests $(PYTEST_ARGS)
+
+# Not a set-up command: it expects the venv (`make test` or scripts/install-test-deps.sh made it).
+check:
+	$(VENV)/bin/pytest $(CHECK_TESTS) -m "not root and not slow" -q -p no:cacheprovider
 
 bench:
 	scripts/install-test-deps.sh

@@ -1,8 +1,11 @@
 """Shared fixtures for the real-process tests under tests/ (see tests/harness/).
 
-Everything here runs as root: network namespaces, nftables, etcd and dnsmasq are real.
-Fixtures stop every process they started (by PID) and remove every namespace they made,
-also when the test fails; then the last lines of each process's logs are printed.
+Tests that start real processes or touch the network (namespaces, nftables, etcd, dnsmasq,
+agents, nspawn hosts) are marked `root`: by the fixtures they use (ROOT_FIXTURES) or by their
+module (ROOT_MODULES). Only those need root; the pure core, wire, config and simulation tests
+run as any user (`make check`). Fixtures stop every process they started (by PID) and remove
+every namespace they made, also when the test fails; then the last lines of each process's
+logs are printed.
 """
 from __future__ import annotations
 
@@ -19,6 +22,13 @@ from harness.netns import Network, sweep_leftovers
 from harness.procs import ProcessGroup
 
 DEFAULT_TEST_TIMEOUT = 300  # seconds; a hung test fails and still runs its finalizers
+# A test using any of these (directly or through another fixture) needs root.
+ROOT_FIXTURES = frozenset({"procs", "netns", "agents", "etcd_factory", "etcd_server", "etcd_tls_server",
+                           "dnsmasq"})
+# Modules whose tests start processes or namespaces without those fixtures.
+ROOT_MODULES = ("infra/",)
+IS_ROOT = os.geteuid() == 0
+TESTS = Path(__file__).resolve().parent
 
 # python-etcd3 needs the pure-Python protobuf runtime with current protobuf (research gotcha 7).
 os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
@@ -26,15 +36,39 @@ os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: takes more than a few seconds")
-    if os.geteuid() != 0:
-        raise pytest.UsageError(
-            "tests/ must run as root (network namespaces, nftables, etcd, dnsmasq). "
-            "Run: sudo scripts/install-test-deps.sh && sudo .venv/bin/pytest tests")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (left out of `make check`)")
+    config.addinivalue_line("markers", "root: needs root (real processes, network namespaces, nftables, nspawn)")
     # A default per-test timeout unless --timeout, PYTEST_TIMEOUT or an ini file set one.
     if (getattr(config.option, "timeout", None) is None and not os.environ.get("PYTEST_TIMEOUT")
             and not config.getini("timeout")):
         config.option.timeout = DEFAULT_TEST_TIMEOUT
+
+
+def _needs_root(item: pytest.Item) -> bool:
+    if ROOT_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    rel = Path(item.path).resolve().relative_to(TESTS).as_posix()
+    return rel.startswith(ROOT_MODULES)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    # tryfirst: the marks must be there before `-m` deselects.
+    for item in items:
+        if _needs_root(item):
+            item.add_marker(pytest.mark.root)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if IS_ROOT:
+        return
+    need = [i.nodeid for i in session.items if i.get_closest_marker("root")]
+    if need:
+        raise pytest.UsageError(
+            "%d selected test(s) need root (real processes, network namespaces, nftables), e.g. %s. "
+            "Run them as root (sudo scripts/install-test-deps.sh && sudo .venv/bin/pytest tests), "
+            "or only the others: `make check` or pytest -m 'not root'" % (len(need), need[0]))
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -53,6 +87,9 @@ def _failed(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(scope="session", autouse=True)
 def _sweep_leftover_networks():
     """Remove namespaces and bridges a crashed earlier run left (live runs are untouched)."""
+    if not IS_ROOT:   # only `root` tests make namespaces, and they do not run then
+        yield
+        return
     removed = sweep_leftovers()
     if removed:
         print(f"\nremoved leftovers of a crashed test run: {', '.join(removed)}", file=sys.stderr)

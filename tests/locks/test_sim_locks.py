@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from ekka_agent.core import events as ev
 from ekka_agent.core.ring import replica_set, stable_hash, walk
 from ekka_agent.sim.cluster import SimCluster
 
@@ -61,10 +62,11 @@ def test_acquire_release(strategy):
 
 def test_acquire_fails_with_empty_node_list():
     c = cluster(1)
-    locks = [x for x in c.nodes[NAMES[0]].components if x.name == "locks"][0]
-    replies = []
-    oid = locks._new_op(replies.append, "acquire", "r", "o", "quorum", 5.0, c.now, asked=[], need=1)
+    core = c.nodes[NAMES[0]]
+    locks = [x for x in core.components if x.name == "locks"][0]
+    oid = locks._new_op("req-1", "acquire", "r", "o", "quorum", 5.0, c.now, asked=[], need=1)
     locks.start_round(oid, c.now)
+    replies = [a for a in core.out if isinstance(a, ev.Reply) and a.req_id == "req-1"]
     assert [(r.ok, r.error) for r in replies] == [(False, "no_nodes")]
 
 
@@ -169,7 +171,6 @@ def test_tokens_survive_restarts_and_a_crashed_voter_waits_out_its_leases():
 
 
 def test_a_clean_stop_keeps_the_grants():
-    from ekka_agent.core import events as ev
     c = cluster()
     g = acq(c, NAMES[1], "res", "o", "all", lease=30)
     for n in NAMES[:3]:
@@ -259,16 +260,17 @@ def test_random_faults_never_give_two_holders(seed):
 
 def test_the_checker_catches_ekkas_rule(monkeypatch):
     """Ekka's rule (a quorum of the *up* members, unreachable ones ignored) gives two holders."""
-    from ekka_agent.core import locks
+    from ekka_agent.core.lock_coordinator import LockCoordinator
+    from ekka_agent.core.lock_voter import LockVoter
     from ekka_agent.core.ring import replica_set as rs
 
     def ekka_voters(self, strategy, res):
-        up = self.node.membership.running()
+        up = self.ctx.members.running()
         if strategy == "all":
             return up, len(up), None
         reps, need = rs(up, res)
         return reps[:need], need, None
-    monkeypatch.setattr(locks.Locks, "voters", ekka_voters)
-    monkeypatch.setattr(locks.Locks, "_view", lambda self: 0)
+    monkeypatch.setattr(LockCoordinator, "voters", ekka_voters)
+    monkeypatch.setattr(LockVoter, "members_view", lambda self: 0)
     h = random_run(1)
     assert h.overlaps("quorum") and h.overlaps("all")

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from ekka_agent.core.autocluster import DiscOp, DiscResult, decide
-from ekka_agent.core.settings import Settings
+from ekka_agent.core.cluster_choice import choose_cluster_to_join as decide
+from ekka_agent.core.events import DiscOp, DiscResult
 from ekka_agent.sim.cluster import SimCluster
 
 OPTS = {"cluster.discovery_strategy": "static", "cluster.autocluster.interval": 2000,
@@ -24,12 +24,12 @@ class DiscoverySim(SimCluster):
         self.seeds: list = []
         self.clusters_seen: set = set()
 
-    def _act(self, src, a):
+    def helper(self, src, a) -> bool:
         if isinstance(a, DiscOp):
             res = DiscResult(a.op, a.round, True, nodes=tuple(self.seeds) if a.op == "discover" else ())
             self.net.later(self.net.latency(), self._feed, src, res)
-            return
-        super()._act(src, a)
+            return True
+        return super().helper(src, a)
 
     def cluster_ids(self, names=None) -> set:
         return {self.nodes[n].membership.cluster_id for n in (names or self.alive)}
@@ -52,7 +52,7 @@ def names_of(k: int) -> list:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_fifty_nodes_at_once_form_one_cluster(seed):
     rng = random.Random(seed)
-    sim = DiscoverySim(seed=seed, settings=Settings(), options=OPTS)
+    sim = DiscoverySim(seed=seed, options=OPTS)
     names = names_of(52)
     sim.seeds = names
     start_all(sim, names, spread=2.0, rng=rng)
@@ -67,7 +67,7 @@ def test_fifty_nodes_at_once_form_one_cluster(seed):
 @pytest.mark.parametrize("seed", [7, 8])
 def test_partition_during_formation_then_heal_merges(seed):
     rng = random.Random(seed)
-    sim = DiscoverySim(seed=seed, settings=Settings(), options=OPTS)
+    sim = DiscoverySim(seed=seed, options=OPTS)
     names = names_of(24)
     sim.seeds = names
     left, right = names[::2], names[1::2]
@@ -83,7 +83,7 @@ def test_partition_during_formation_then_heal_merges(seed):
 
 
 def test_leave_disables_discovery_until_enabled():
-    sim = DiscoverySim(seed=5, settings=Settings(), options=OPTS)
+    sim = DiscoverySim(seed=5, options=OPTS)
     names = names_of(3)
     sim.seeds = names
     for n in names:
@@ -99,7 +99,7 @@ def test_leave_disables_discovery_until_enabled():
 
 
 def test_bootstrap_expect_waits_for_enough_nodes():
-    sim = DiscoverySim(seed=9, settings=Settings(), options=dict(OPTS, **{"cluster.bootstrap_expect": 3}))
+    sim = DiscoverySim(seed=9, options=dict(OPTS, **{"cluster.bootstrap_expect": 3}))
     names = names_of(3)
     sim.seeds = names
     sim.add(names[0])

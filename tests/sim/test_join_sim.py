@@ -1,11 +1,12 @@
 """The sans-IO core on a virtual clock and a fake network: deterministic from a seed."""
 from __future__ import annotations
 
-from ekka_agent.core.settings import Settings
+import pytest
+
 from ekka_agent.sim import SimCluster
 
 # Slower heartbeats keep a full mesh of 200 simulated nodes cheap; the logic is the same.
-SIM = Settings(heartbeat_interval=2.0, failure_timeout=8.0)
+SIM = {"cluster.probe_interval": "2s", "cluster.failure_timeout": "8s"}
 
 
 def names(n):
@@ -13,7 +14,7 @@ def names(n):
 
 
 def join_one_by_one(seed, n, loss=0.0, copy=True):
-    c = SimCluster(seed=seed, settings=SIM, loss=loss, copy=copy)
+    c = SimCluster(seed=seed, options=SIM, loss=loss, copy=copy)
     ns = names(n)
     c.add(ns[0])
     for i, name in enumerate(ns[1:], 1):
@@ -23,6 +24,7 @@ def join_one_by_one(seed, n, loss=0.0, copy=True):
     return c, ns
 
 
+@pytest.mark.slow
 def test_200_nodes_joining_one_by_one_end_with_the_same_members_table():
     seed = 200
     c, ns = join_one_by_one(seed, 200, copy=False)
@@ -53,3 +55,18 @@ def test_crash_restart_and_partition_in_the_sim():
     assert c.run_until(lambda: c.view(ns[0])["running_nodes"] == sorted(ns[:3]), timeout=30)
     c.net.heal()
     assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == 6 for n in ns), timeout=30)
+
+
+def test_sim_options_go_through_the_config_schema():
+    from ekka_agent.config import ConfigError
+    with pytest.raises(ConfigError) as e:
+        SimCluster(options={"cluster.autoheal_dealy": 300})
+    assert "cluster.autoheal_dealy: unknown key" in e.value.problems[0]
+    assert SimCluster(options=SIM).settings.probe_interval == 2.0
+
+
+def test_an_action_no_one_carries_out_fails_loudly():
+    c = SimCluster(options={"cluster.locks.etcd.server": "http://127.0.0.1:2379"})
+    c.add("a@h.x")
+    with pytest.raises(TypeError, match="no one carries out the action EtcdLockCall"):
+        c.command("a@h.x", "lock_acquire", resource="r", owner="o", strategy="etcd")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from ekka_agent.core import events as ev
-from ekka_agent.core.settings import Settings
 from ekka_agent.sim import SimCluster
 
 NO_BREAKER = {"cluster.autoheal_delay": 1000, "cluster.autoheal_max_heals": 1000}
@@ -70,7 +71,7 @@ def reset_partition(c, *groups) -> None:
 # ---------- a few dozen nodes, everything random ----------
 def run_chaos(seed: int, n: int = 20, chaos_s: float = 60.0, loss: float = 0.02, resets: bool = False):
     rng = random.Random(seed)
-    c = SimCluster(seed=seed, settings=Settings(), options=NO_BREAKER, delay=(0.0005, 0.02), loss=loss, copy=False)
+    c = SimCluster(seed=seed, options=NO_BREAKER, delay=(0.0005, 0.02), loss=loss, copy=False)
     ns = names(n)
     for x in ns:
         c.add(x)
@@ -143,7 +144,7 @@ def test_same_seed_same_heal():
 
 
 # ---------- a thousand nodes ----------
-BIG = Settings(heartbeat_interval=30.0, failure_timeout=90.0)
+BIG = {"cluster.probe_interval": "30s", "cluster.failure_timeout": "90s"}
 
 
 def preform(c, ns) -> None:
@@ -159,12 +160,11 @@ def preform(c, ns) -> None:
         core, others = c.nodes[x], [p for p in ns if p != x]
         m, h = core.membership, heal_of(core)
         m.cluster_id, m.records = cid, dict(recs)
-        if hasattr(m, "_digest"):
-            m._digest = None
+        m._digest = None
         m.conns = dict.fromkeys(others, 1)
         m.up = set(others)
-        m.heard = dict.fromkeys(others, c.now)
-        m.next_hb = c.now + BIG.heartbeat_interval
+        m.detector.heard = dict.fromkeys(others, c.now)
+        m.detector.next_hb = c.now + c.settings.probe_interval
         h.ep = ep
         h.seen = {p: incs[p] for p in others}
         h.decided, h.synced = set(others), set(others)
@@ -177,7 +177,7 @@ def preform(c, ns) -> None:
 
 def run_thousand(seed: int, n: int = 1000):
     rng = random.Random(seed)
-    c = SimCluster(seed=seed, settings=BIG, options=NO_BREAKER, delay=(0.0005, 0.005), loss=0.01, copy=False)
+    c = SimCluster(seed=seed, options=dict(NO_BREAKER, **BIG), delay=(0.0005, 0.005), loss=0.01, copy=False)
     ns = names(n)
     preform(c, ns)
     # Three islands of random sizes cut off from the rest, and two crashes, all at once.
@@ -209,5 +209,6 @@ def run_thousand(seed: int, n: int = 1000):
     return c, c.now - t0
 
 
+@pytest.mark.slow
 def test_thousand_nodes_heal_into_one():
     run_thousand(11)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import namedtuple
 
 from ..naming import DEFAULT_DIST_LISTEN_MAX, DEFAULT_DIST_LISTEN_MIN
-from ..core.lock_config import etcd_urls
+from ..etcd_url import etcd_urls
+from ..strategies import DISCOVERY_STRATEGIES, LOCK_STRATEGIES
 from . import types as t
 from .cookie import cookie_list
 
@@ -29,7 +30,7 @@ SCHEMA = [
     Key("node.control_socket_mode", t.file_mode, "0660", "permissions of the control socket (octal)"),
 
     Key("cluster.name", t.simple_name, "ekkacl", "cluster name; peers with another name are refused"),
-    Key("cluster.discovery_strategy", t.enum("manual", "static", "mcast", "dns", "etcd", "k8s"), "manual",
+    Key("cluster.discovery_strategy", t.enum(*DISCOVERY_STRATEGIES), "manual",
         "how nodes find each other"),
     Key("cluster.proto_dist", t.enum("inet_tcp", "inet6_tcp", "inet_tls"), "inet_tcp", "transport between nodes"),
     Key("cluster.ssl.certfile", t.existing_file, "", "inet_tls: this node's certificate (PEM)"),
@@ -92,7 +93,7 @@ SCHEMA = [
         "k8s: CA bundle for the API server"),
 
     # ---- distributed locks (core/locks.py, runtime/etcd_locks.py, docs/locks.md) ----
-    Key("cluster.locks.default_strategy", t.enum("local", "leader", "quorum", "all", "etcd"), "quorum",
+    Key("cluster.locks.default_strategy", t.enum(*LOCK_STRATEGIES), "quorum",
         "lock strategy when a client names none"),
     Key("cluster.locks.default_lease", t.duration_ms, "15s", "lock lease when a client names none"),
     Key("cluster.locks.max_lease", t.duration_ms, "1h", "longest lease a client may ask for"),

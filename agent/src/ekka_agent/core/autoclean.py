@@ -9,22 +9,26 @@ rejoins through discovery or `ekka-ctl cluster join`.
 """
 from __future__ import annotations
 
+from .context import Component
+from .messages import CleanAnswer, CleanQuery
+
 ASK_TIMEOUT = 3.0
 
 
-def components(node) -> list:
-    limit = node.options.get("cluster.autoclean")
-    return [Autoclean(node, limit / 1000)] if limit else []
+def components(ctx, settings) -> list:
+    s = settings.autoclean
+    return [Autoclean(ctx, s.after, s.min_members)] if s.after else []
 
 
-class Autoclean:
+class Autoclean(Component):
     name = "autoclean"
+    handles = (CleanQuery, CleanAnswer)
 
-    def __init__(self, node, limit: float):
-        self.node = node
-        self.m = node.membership
+    def __init__(self, ctx, limit: float, min_members: int):
+        self.ctx = ctx
+        self.m = ctx.members
         self.limit = limit
-        self.min_members = node.options.get("cluster.autoclean_min_members", 1)
+        self.min_members = min_members
         self.every = min(max(limit / 4, 0.2), 30.0)
         self.started = 0.0
         self.check_at = None
@@ -46,7 +50,7 @@ class Autoclean:
     def on_tick(self, now: float) -> None:
         if self.asking and now >= self.asking["deadline"]:
             a, self.asking = self.asking, None
-            self.node.log("info", "autoclean: kept %s: no answer from %s" % (a["node"], ", ".join(sorted(a["waiting"]))))
+            self.ctx.log("info", "autoclean: kept %s: no answer from %s" % (a["node"], ", ".join(sorted(a["waiting"]))))
         if self.check_at is None or now < self.check_at:
             return
         self.check_at = now + self.every
@@ -57,13 +61,13 @@ class Autoclean:
             return
         p = max(due, key=lambda q: (self.down_for(q, now), q))   # the longest gone first
         if len(self.m.members()) - 1 < self.min_members:
-            return self.node.log("info", "autoclean: kept %s: removing it would leave fewer than "
+            return self.ctx.log("info", "autoclean: kept %s: removing it would leave fewer than "
                                  "cluster.autoclean_min_members = %d" % (p, self.min_members))
         self.qid += 1
         peers = set(self.m.running()) - {self.m.me}
         self.asking = {"qid": self.qid, "node": p, "waiting": peers, "seen_by": [], "deadline": now + ASK_TIMEOUT}
         for q in sorted(peers):
-            self.node.send(q, {"t": "clean_q", "qid": self.qid, "node": p})
+            self.ctx.send(q, CleanQuery(self.qid, p))
         self._maybe_remove(now)
 
     def _maybe_remove(self, now: float) -> None:
@@ -73,29 +77,25 @@ class Autoclean:
         self.asking = None
         p = a["node"]
         if a["seen_by"]:
-            return self.node.log("info", "autoclean: kept %s: still reachable from %s" % (p, ", ".join(a["seen_by"])))
+            return self.ctx.log("info", "autoclean: kept %s: still reachable from %s" % (p, ", ".join(a["seen_by"])))
         if not self.m.is_member(p) or p in self.m.up or self.down_for(p, now) < self.limit:
             return
         gone = self.down_for(p, now)
-        self.node.log("warning", "autoclean: removed member %s from the cluster: down for %.0fs (limit %.0fs); "
+        self.ctx.log("warning", "autoclean: removed member %s from the cluster: down for %.0fs (limit %.0fs); "
                       "it rejoins through discovery or `ekka-ctl cluster join`" % (p, gone, self.limit))
-        self.node.emit("node_cleaned", p, down_for=round(gone, 1))
-        self.m.remove_member(p, now, by=self.m.me)
+        self.ctx.emit("node_cleaned", p, down_for=round(gone, 1))
+        self.ctx.remove_member(p, now)
 
-    def on_message(self, p: str, msg: dict, now: float) -> bool:
-        t = msg["t"]
-        if t == "clean_q":
-            self.node.send(p, {"t": "clean_a", "qid": msg["qid"], "up": msg["node"] in self.m.up})
-            return True
-        if t == "clean_a":
+    def on_message(self, p: str, msg, now: float) -> None:
+        if isinstance(msg, CleanQuery):
+            self.ctx.send(p, CleanAnswer(msg.query, msg.node in self.m.up))
+        else:
             a = self.asking
-            if a and a["qid"] == msg["qid"] and p in a["waiting"]:
+            if a and a["qid"] == msg.query and p in a["waiting"]:
                 a["waiting"].discard(p)
-                if msg["up"]:
+                if msg.up:
                     a["seen_by"].append(p)
                 self._maybe_remove(now)
-            return True
-        return False
 
     def on_peer_down(self, p: str, now: float) -> None:
         a = self.asking

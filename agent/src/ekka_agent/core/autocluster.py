@@ -1,7 +1,7 @@
 """Autocluster: the decisions of node discovery, with no I/O.
 
-One round: [lock] -> discover -> probe each discovered node over RPC -> decide -> [join] ->
-[register] -> [unlock]. The strategy's I/O (static list, multicast, DNS, etcd, Kubernetes) is
+One round: [lock] -> discover -> probe each discovered node over RPC -> choose whom to join
+(core/cluster_choice.py) -> [join] -> [register] -> [unlock]. The strategy's I/O (static list, multicast, DNS, etcd, Kubernetes) is
 done by runtime/discovery_extra.py, which carries out DiscOp actions and feeds DiscResult
 events back. Probes ("disc_probe") are answered by every node, so each node learns which
 cluster the others are in, how many run there and how old it is.
@@ -18,97 +18,34 @@ second cluster after a partition heals. A probe from a stranger starts a round s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .context import Component, InternalRequest
+from ..strategies import DISCOVERY_WITH_LOCK, DISCOVERY_WITH_REGISTRY
+from .cluster_choice import choose_cluster_to_join
+from .events import DiscOp, DiscResult
+from .messages import DiscoveryInfo, DiscoveryProbe
 
-STRATEGIES_WITH_LOCK = ("etcd",)
-STRATEGIES_WITH_REGISTRY = ("etcd",)
 
 LEAVE_NOTICE = ("Automatic cluster discovery is disabled on this node: %s to avoid re-joining the same "
                 "cluster again. To enable it run: 'ekka-ctl cluster discovery enable' or restart the node.")
 
 
-# ---- action (core -> runtime) and event (runtime -> core) ----
-@dataclass(frozen=True)
-class DiscOp:
-    """Ask the strategy to do one of discover, lock, unlock, register, unregister."""
-    op: str
-    round: int = 0
-
-
-@dataclass(frozen=True)
-class DiscResult:
-    op: str
-    round: int
-    ok: bool
-    nodes: tuple = ()
-    error: str = ""
-    info: dict = field(default_factory=dict)
-
-
-def cluster_rank(size: int, oldest, name: str, cid: str) -> tuple:
-    """Sort key, best first: larger, then (alone) the lowest name or (grouped) the oldest."""
-    tie = (0, name) if size <= 1 else (1, tuple(oldest or ()))
-    return (-size, tie, cid)
-
-
-def decide(me: dict, infos: dict, locked: bool = False, expect: int = 0):
-    """Whom to join, from my view and the probe answers of the other nodes.
-
-    me: {name, cid, size, oldest}; infos: {node: {cid, size, oldest, enabled, busy}} for nodes
-    that answered. Returns ("join", node, reason), ("wait" | "retry", None, reason) or
-    ("stay", None, ""); retry means soon (the target is busy joining).
-    """
-    clusters: dict = {}
-    for n, i in sorted(infos.items()):
-        if not i.get("enabled") or i["cid"] == me["cid"] or n == me["name"]:
-            continue
-        c = clusters.setdefault(i["cid"], {"size": 0, "oldest": None, "nodes": []})
-        c["size"] = max(c["size"], int(i["size"]))
-        o = tuple(i["oldest"]) if i.get("oldest") else None
-        if o is not None and (c["oldest"] is None or o < c["oldest"]):
-            c["oldest"] = o
-        c["nodes"].append(n)
-    if not clusters:
-        return ("stay", None, "")
-
-    def rank(cid, c):
-        return cluster_rank(c["size"], c["oldest"], min(c["nodes"]), cid)
-
-    best_cid, best = min(clusters.items(), key=lambda kv: rank(*kv))
-    target = min(best["nodes"])
-    if best["size"] <= 1 and infos[target].get("busy"):
-        # It is joining someone itself: joining it now would make a short-lived second cluster.
-        return ("retry", None, "%s is joining a cluster itself; looking again shortly" % target)
-    if locked and me["size"] <= 1:
-        return ("join", target, "holding the discovery lock, joins the cluster of %s" % target)
-    mine = cluster_rank(me["size"], me["oldest"], me["name"], me["cid"])
-    if mine <= rank(best_cid, best):
-        return ("stay", None, "")
-    if me["size"] <= 1 and best["size"] <= 1 and expect > 1:
-        alone = 1 + sum(1 for c in clusters.values() if c["size"] <= 1)
-        if alone < expect:
-            return ("wait", None, "bootstrap_expect = %d: %d node(s) seen, waiting for more" % (expect, alone))
-    if me["size"] <= 1:
-        return ("join", target, "joins %s" % target)
-    return ("join", target, "merge: this cluster (%d running) joins the cluster of %s (%d running)"
-            % (me["size"], target, best["size"]))
-
-
-class AutoCluster:
+class AutoCluster(Component):
     name = "autocluster"
+    handles = (DiscoveryProbe, DiscoveryInfo)
+    commands = ("discovery_status", "discovery_enable", "discovery_disable")
+    events = (DiscResult,)
 
-    def __init__(self, node):
-        self.node = node
-        o = node.options
-        self.strategy = o.get("cluster.discovery_strategy", "manual")
+    def __init__(self, ctx, s):
+        self.ctx = ctx
+        self.strategy = s.strategy
         self.enabled = self.strategy != "manual"
-        self.interval = o.get("cluster.autocluster.interval", 5000) / 1000
-        self.retry_min = o.get("cluster.autocluster.retry_min", 500) / 1000
-        self.retry_max = o.get("cluster.autocluster.retry_max", 5000) / 1000
-        self.probe_timeout = o.get("cluster.autocluster.probe_timeout", 2000) / 1000
-        self.expect = o.get("cluster.bootstrap_expect", 0)
-        self.has_lock = self.strategy in STRATEGIES_WITH_LOCK
-        self.has_registry = self.strategy in STRATEGIES_WITH_REGISTRY
+        self.interval = s.interval
+        self.retry_min = s.retry_min
+        self.retry_max = s.retry_max
+        self.probe_timeout = s.probe_timeout
+        self.expect = s.bootstrap_expect
+        self.has_lock = self.strategy in DISCOVERY_WITH_LOCK
+        self.has_registry = self.strategy in DISCOVERY_WITH_REGISTRY
         self.round = 0
         self.phase = "idle"          # idle | locking | discovering | probing | joining | registering | unlocking
         self.next_run = None
@@ -156,11 +93,9 @@ class AutoCluster:
             self.next_run = None
             self.begin(now, dry=not self.enabled)
 
-    def on_event(self, e, now: float) -> bool:
-        if not isinstance(e, DiscResult):
-            return False
+    def on_event(self, e: DiscResult, now: float) -> None:
         if e.round != self.round and e.op not in ("unregister", "register"):
-            return True  # a late answer from an earlier round
+            return  # a late answer from an earlier round
         if e.op == "lock":
             self.on_locked(e, now)
         elif e.op == "discover":
@@ -168,7 +103,7 @@ class AutoCluster:
         elif e.op == "register":
             if e.ok:
                 if not self.registered:
-                    self.node.log("info", "autocluster: registered this node with %s" % self.strategy)
+                    self.ctx.log("info", "autocluster: registered this node with %s" % self.strategy)
                 self.registered = True
             else:
                 self.fail(now, "register failed: %s" % e.error)
@@ -176,82 +111,88 @@ class AutoCluster:
                 self.finish(now)
         elif e.op == "unregister":
             if e.ok:
-                self.node.log("info", "autocluster: unregistered this node from %s" % self.strategy)
+                self.ctx.log("info", "autocluster: unregistered this node from %s" % self.strategy)
             else:
-                self.node.log("warning", "autocluster: unregister failed: %s" % e.error)
+                self.ctx.log("warning", "autocluster: unregister failed: %s" % e.error)
         elif e.op == "unlock":
             if not e.ok:
-                self.node.log("warning", "autocluster: unlock failed (the lock expires by itself): %s" % e.error)
+                self.ctx.log("warning", "autocluster: unlock failed (the lock expires by itself): %s" % e.error)
             self.locked = False
             if self.phase == "unlocking":
                 self.end_round(now)
-        return True
 
-    def on_message(self, p: str, msg: dict, now: float) -> bool:
-        t = msg.get("t")
-        if t == "disc_probe":
-            self.node.send(p, dict(self.info(), t="disc_info", r=msg.get("r")), "rpc")
+    def on_message(self, p: str, msg, now: float) -> None:
+        if isinstance(msg, DiscoveryProbe):
+            i = self.info()
+            self.ctx.send(p, DiscoveryInfo(round=msg.round, cluster_id=i["cid"], size=i["size"], oldest=i["oldest"],
+                                            enabled=i["enabled"], members=i["members"], busy=i["busy"]))
             if self.phase == "probing" and p in self.discovered and p not in self.answers:
                 # It was not up when we probed it (that probe was dropped): ask again now.
-                self.node.send(p, {"t": "disc_probe", "r": self.round}, "rpc")
-            elif (self.enabled and self.phase == "idle" and not self.node.membership.is_member(p)
+                self.ctx.send(p, DiscoveryProbe(self.round))
+            elif (self.enabled and self.phase == "idle" and not self.ctx.members.is_member(p)
                     and p not in self.answers):
                 # A node we have not heard from is looking for its cluster: look again soon.
-                soon = now + self.retry_min * (0.1 + 0.4 * self.node.rng.random())
+                soon = now + self.retry_min * (0.1 + 0.4 * self.ctx.rng.random())
                 if self.next_run is None or self.next_run > soon:
                     self.next_run = soon
                 self.backoff = self.retry_min
-            return True
-        if t == "disc_info":
-            if self.phase == "probing" and msg.get("r") == self.round and p in self.discovered:
-                self.answers[p] = {k: msg.get(k) for k in ("cid", "size", "oldest", "enabled", "members", "busy")}
-                self.unreachable.pop(p, None)
-                if not self.pending_probes():
-                    self.deadline = None
-                    self.after_probe(now)
-            return True
-        return False
+        elif self.phase == "probing" and msg.round == self.round and p in self.discovered:
+            self.answers[p] = {"cid": msg.cluster_id, "size": msg.size, "oldest": msg.oldest,
+                               "enabled": msg.enabled, "members": msg.members, "busy": msg.busy}
+            self.unreachable.pop(p, None)
+            if not self.pending_probes():
+                self.deadline = None
+                self.after_probe(now)
 
-    def on_command(self, rid, cmd: str, args: dict, now: float) -> bool:
+    def on_command(self, rid, cmd: str, args: dict, now: float) -> None:
         if cmd == "discovery_status":
             self.waiting_status.append(rid)
             if self.phase == "idle":
                 self.next_run = None
                 self.begin(now, dry=not self.enabled)
-            return True
+            return
         if cmd == "discovery_enable":
             if self.strategy == "manual":
-                self.node.reply_error(rid, "manual_strategy", message="cluster.discovery_strategy is manual: "
-                                      "there is nothing to discover; set a strategy in the config")
-                return True
+                return self.ctx.reply_error(rid, "manual_strategy", message="cluster.discovery_strategy is manual: "
+                                            "there is nothing to discover; set a strategy in the config")
             was = self.enabled
             self.enabled = True
             self.backoff = self.retry_min
             if self.phase == "idle":
                 self.next_run = now
             if not was:
-                self.node.log("info", "autocluster: automatic cluster discovery enabled")
-            self.node.reply(rid, "ok")
-            return True
-        if cmd == "discovery_disable":
-            self.disable(now, "by command")
-            self.node.reply(rid, "ok")
-            return True
-        return False
+                self.ctx.log("info", "autocluster: automatic cluster discovery enabled")
+            return self.ctx.reply(rid, "ok")
+        self.disable(now, "by command")
+        self.ctx.reply(rid, "ok")
 
-    def before_command(self, rid, cmd: str, args: dict, now: float):
+    def wrap_request(self, req, cmd: str, args: dict, now: float):
         """Leaving by hand turns discovery off, as in EMQX 5, and the reply says so."""
         if cmd != "leave" or not self.enabled:
-            return rid
-        me, node = self.node.name, self.node
+            return req
+        return InternalRequest(self.name, "leave", client=req)
 
-        def done(r):
+    def on_reply(self, req: InternalRequest, r, now: float) -> None:
+        if req.cmd == "leave":
             if r.ok:
-                self.disable(node.now, "after a manual leave")
-                node.reply(rid, {"result": "ok", "notice": LEAVE_NOTICE % me})
+                self.disable(now, "after a manual leave")
+                self.ctx.reply(req.client, {"result": "ok", "notice": LEAVE_NOTICE % self.ctx.name})
             else:
-                node.reply_error(rid, r.error, (r.extra or {}).get("node"), r.message)
-        return done
+                self.ctx.reply_error(req.client, r.error, (r.extra or {}).get("node"), r.message)
+            return
+        # our own join (after_probe)
+        d = req.data
+        if r.ok and r.result == "ok":
+            self.joins += 1
+            if d["merge"]:
+                self.merges += 1
+                self.ctx.emit("cluster_merge", self.ctx.name, into=d["target"], old_cluster=d["old"],
+                              cluster_id=self.ctx.members.cluster_id)
+            self.ctx.log("info" if not d["merge"] else "warning", "autocluster: %s: done" % d["why"])
+        elif not r.ok:
+            self.last_error = "join %s failed: %s" % (d["target"], r.error)
+            self.ctx.log("warning", "autocluster: %s" % self.last_error)
+        self.after_join(now)
 
     def on_stop(self, now: float) -> None:
         self.next_run = self.deadline = None
@@ -271,7 +212,7 @@ class AutoCluster:
         # With a lock (etcd) a lone node first looks without it: if a cluster already runs it
         # joins that; the lock is taken only to form the first one (see after_probe).
         self.phase = "discovering"
-        self.node.out.append(DiscOp("discover", self.round))
+        self.ctx.act(DiscOp("discover", self.round))
 
     def on_locked(self, e: DiscResult, now: float) -> None:
         if self.phase != "locking":
@@ -285,7 +226,7 @@ class AutoCluster:
             return self.fail(now, "lock failed: %s" % e.error, end=True)
         self.locked = True
         self.phase = "discovering"
-        self.node.out.append(DiscOp("discover", self.round))
+        self.ctx.act(DiscOp("discover", self.round))
 
     def on_discovered(self, e: DiscResult, now: float) -> None:
         if self.phase != "discovering":
@@ -296,30 +237,29 @@ class AutoCluster:
         self.strategy_info = dict(e.info or {})
         self.phase = "probing"
         for n in self.pending_probes():
-            self.node.send(n, {"t": "disc_probe", "r": self.round}, "rpc")
+            self.ctx.send(n, DiscoveryProbe(self.round))
         if self.pending_probes():
             self.deadline = now + self.probe_timeout
         else:
             self.after_probe(now)
 
     def pending_probes(self) -> list:
-        return [n for n in self.discovered if n != self.node.name and n not in self.answers
+        return [n for n in self.discovered if n != self.ctx.name and n not in self.answers
                 and n not in self.unreachable]
 
     def after_probe(self, now: float) -> None:
         self.phase = "deciding"
         if self.dry or not self.enabled:
             return self.finish(now)
-        m = self.node.membership
-        me = dict(self.info(), name=self.node.name)
+        me = dict(self.info(), name=self.ctx.name)
         if (self.has_lock and me["size"] <= 1 and not self.locked
                 and not any(i.get("enabled") and i["size"] > 1 and i["cid"] != me["cid"] for i in self.answers.values())):
             # No cluster runs yet: form under the strategy's lock, looking again once we hold it.
             self.phase = "locking"
             self.answers, self.unreachable = {}, {}
-            self.node.out.append(DiscOp("lock", self.round))
+            self.ctx.act(DiscOp("lock", self.round))
             return
-        what, target, why = decide(me, self.answers, locked=self.locked, expect=self.expect)
+        what, target, why = choose_cluster_to_join(me, self.answers, locked=self.locked, expect=self.expect)
         if (what == "join" and me["size"] <= 1 and self.answers[target]["size"] <= 1 and not self.locked
                 and now - self.started_at < self.formation_wait):
             # Lone nodes join each other only with a settled view: everyone discovered answered,
@@ -332,24 +272,12 @@ class AutoCluster:
         if what == "join":
             self.phase = "joining"
             merge = me["size"] > 1
-            old = m.cluster_id
-
-            def joined(r, target=target, merge=merge, old=old, why=why):
-                if r.ok and r.result == "ok":
-                    self.joins += 1
-                    if merge:
-                        self.merges += 1
-                        self.node.emit("cluster_merge", self.node.name, into=target, old_cluster=old,
-                                       cluster_id=m.cluster_id)
-                    self.node.log("info" if not merge else "warning", "autocluster: %s: done" % why)
-                elif not r.ok:
-                    self.last_error = "join %s failed: %s" % (target, r.error)
-                    self.node.log("warning", "autocluster: %s" % self.last_error)
-                self.after_join(self.node.now)
-            self.node.log("info" if not merge else "warning", "autocluster: %s" % why)
-            m.cmd_join(joined, target, now)
+            req = InternalRequest(self.name, "join", data={"target": target, "merge": merge, "why": why,
+                                                            "old": self.ctx.members.cluster_id})
+            self.ctx.log("info" if not merge else "warning", "autocluster: %s" % why)
+            self.ctx.request_join(req, target, now)
         elif what in ("wait", "retry"):
-            self.node.log("info" if what == "wait" else "debug", "autocluster: %s" % why)
+            self.ctx.log("info" if what == "wait" else "debug", "autocluster: %s" % why)
             if what == "retry":
                 self.backoff = self.retry_min
             self.after_join(now)
@@ -361,20 +289,20 @@ class AutoCluster:
             return
         if self.has_registry and not self.registered and self.enabled and not self.dry:
             self.phase = "registering"
-            self.node.out.append(DiscOp("register", self.round))
+            self.ctx.act(DiscOp("register", self.round))
         else:
             self.finish(now)
 
     def finish(self, now: float) -> None:
         if self.locked:
             self.phase = "unlocking"
-            self.node.out.append(DiscOp("unlock", self.round))
+            self.ctx.act(DiscOp("unlock", self.round))
             return
         self.end_round(now)
 
     def fail(self, now: float, why: str, end: bool = False) -> None:
         if why != self.last_error:
-            self.node.log("warning", "autocluster: %s; retrying with backoff" % why)
+            self.ctx.log("warning", "autocluster: %s; retrying with backoff" % why)
         self.last_error = self.round_error = why
         if end:
             self.finish(now)
@@ -385,7 +313,7 @@ class AutoCluster:
         ok = self.satisfied()
         if ok:
             if self.last_error:
-                self.node.log("info", "autocluster: recovered (%s)" % self.last_error)
+                self.ctx.log("info", "autocluster: recovered (%s)" % self.last_error)
             self.last_error = ""
             self.last_done = now
             self.backoff = self.retry_min
@@ -394,9 +322,9 @@ class AutoCluster:
             wait = self.backoff
             self.backoff = min(self.retry_max, self.backoff * 2)
         if self.enabled:
-            self.next_run = now + wait * (0.5 + 0.5 * self.node.rng.random())
+            self.next_run = now + wait * (0.5 + 0.5 * self.ctx.rng.random())
         for rid in self.waiting_status:
-            self.node.reply(rid, self.describe(now))
+            self.ctx.reply(rid, self.describe(now))
         self.waiting_status = []
 
     def satisfied(self) -> bool:
@@ -405,15 +333,15 @@ class AutoCluster:
             return False
         if self.has_registry and not self.registered:
             return False
-        cid = self.node.membership.cluster_id
+        cid = self.ctx.members.cluster_id
         live = [i for i in self.answers.values() if i.get("enabled")]
         if not live:
-            return bool(self.node.membership.others())
+            return bool(self.ctx.members.others())
         return all(i["cid"] == cid for i in live)
 
     # ---------- views ----------
     def info(self) -> dict:
-        m = self.node.membership
+        m = self.ctx.members
         run = m.running()
         oldest = min((tuple(m.records[n]["guid"]) for n in run if n in m.records), default=())
         return {"cid": m.cluster_id, "size": len(run), "oldest": list(oldest), "enabled": self.enabled,
@@ -424,18 +352,18 @@ class AutoCluster:
         self.enabled = False
         self.next_run = None
         if was:
-            self.node.log("info", "autocluster: automatic cluster discovery disabled %s" % why)
+            self.ctx.log("info", "autocluster: automatic cluster discovery disabled %s" % why)
         if self.registered:
             self.registered = False
-            self.node.out.append(DiscOp("unregister", self.round))
+            self.ctx.act(DiscOp("unregister", self.round))
 
     def describe(self, now: float) -> dict:
-        m = self.node.membership
+        m = self.ctx.members
         members = set(m.members())
         others = {n: {"cluster_id": i["cid"], "running": i["size"], "discovery_enabled": i["enabled"]}
                   for n, i in sorted(self.answers.items()) if n not in members}
         return {
-            "enabled": self.enabled, "strategy": self.strategy, "node": self.node.name,
+            "enabled": self.enabled, "strategy": self.strategy, "node": self.ctx.name,
             "cluster_id": m.cluster_id, "discovered": self.discovered,
             "members": sorted(n for n in self.discovered if n in members),
             "not_members": sorted(n for n in self.discovered if n not in members),
@@ -447,6 +375,6 @@ class AutoCluster:
         }
 
 
-def components(node) -> list:
+def components(ctx, settings) -> list:
     # Always present: even a manual node answers probes, so others see it and its cluster.
-    return [AutoCluster(node)]
+    return [AutoCluster(ctx, settings.discovery)]

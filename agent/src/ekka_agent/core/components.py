@@ -1,9 +1,8 @@
-"""The optional state machines a node runs beside membership and kv.
+"""The optional state machines a node runs beside membership and the kv replica.
 
-Each module listed in COMPONENTS has `components(node) -> list`, building its machines from
-node.options (the checked config values); it returns [] when its feature is off. A machine has
-any of: name, on_start, on_tick, next_deadline, on_message, on_command, on_peer_up,
-on_peer_down, on_connect_failed, on_joined, on_reset, on_stop, status(dict), snapshot(), restore(state).
+Each module listed in COMPONENTS has `components(ctx, settings) -> list`, building its
+machines (core/context.py Component) from the node's typed settings (core/settings.py); it
+returns [] when its feature is off.
 """
 from __future__ import annotations
 
@@ -11,11 +10,11 @@ import importlib
 
 COMPONENTS: list = [
     "ekka_agent.core.autocluster",
-    "ekka_agent.core.autoheal",     # partitions: detection, deliberate heal (issue 4)
-    "ekka_agent.core.autoclean",    # removal of long-down members (issue 4)
+    "ekka_agent.core.autoheal",     # partitions: detection, deliberate heal
+    "ekka_agent.core.autoclean",    # removal of long-down members
     "ekka_agent.core.locks",
 ]
 
 
-def build_components(node) -> list:
-    return [c for mod in COMPONENTS for c in importlib.import_module(mod).components(node)]
+def build_components(ctx, settings) -> list:
+    return [c for mod in COMPONENTS for c in importlib.import_module(mod).components(ctx, settings)]

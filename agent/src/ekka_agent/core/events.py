@@ -97,3 +97,28 @@ class Log:
 class Emit:
     """A membership or partition event for `ekka-ctl cluster events` and hooks."""
     event: dict
+
+
+@dataclass(frozen=True)
+class SaveConflicts:
+    """Append these replaced writes to <data_dir>/conflicts.jsonl (runtime/conflicts.py)."""
+    records: tuple
+
+
+@dataclass(frozen=True)
+class DiscOp:
+    """Ask the discovery strategy (runtime/discovery_extra.py) to discover, lock, unlock,
+    register or unregister; it answers with a DiscResult event."""
+    op: str
+    round: int = 0
+
+
+# ---- events of runtime helpers (I/O -> core) ----
+@dataclass(frozen=True)
+class DiscResult:
+    op: str
+    round: int
+    ok: bool
+    nodes: tuple = ()
+    error: str = ""
+    info: dict = field(default_factory=dict)

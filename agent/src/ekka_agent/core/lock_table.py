@@ -15,8 +15,8 @@ CEILING_STEP = 1000
 
 
 class LockTable:
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, ctx):
+        self.ctx = ctx
         self.entries: dict[str, dict] = {}   # res -> {owner, node, strategy, token, expires, count, op, lease}
         self.counters: dict[str, int] = {}   # res -> highest token granted or committed here
         self.ceilings: dict[str, int] = {}   # res -> a saved bound above every token handed out
@@ -27,12 +27,12 @@ class LockTable:
 
     # ---- state ----
     def snapshot(self) -> dict:
-        off = self.node.wall_offset
+        off = self.ctx.wall_offset
         return {"ceilings": self.ceilings, "counters": self.counters, "max_lease": self.max_lease, "clean": self.clean,
                 "entries": {r: dict(e, expires=e["expires"] + off) for r, e in self.entries.items()}}
 
     def restore(self, st: dict) -> None:
-        off = self.node.wall_offset
+        off = self.ctx.wall_offset
         self.ceilings = {r: int(c) for r, c in st.get("ceilings", {}).items()}
         self.counters = dict(self.ceilings)
         self.max_lease = float(st.get("max_lease", 0.0))
@@ -46,7 +46,7 @@ class LockTable:
     def on_start(self, now: float) -> None:
         if self.crashed:
             self.grace_until = now + self.max_lease
-            self.node.log("warning", "locks: the agent did not stop cleanly; it grants and votes on no lock "
+            self.ctx.log("warning", "locks: the agent did not stop cleanly; it grants and votes on no lock "
                           "for %.1fs (the longest lease it gave)" % self.max_lease)
 
     def on_stop(self) -> None:
@@ -55,7 +55,7 @@ class LockTable:
 
     def persist(self) -> None:
         # The runtime saves (and fsyncs) the state before it sends the reply we are about to queue.
-        self.node.dirty = True
+        self.ctx.persist()
 
     def _mark_running(self) -> None:
         if self.clean:
@@ -78,7 +78,7 @@ class LockTable:
         if now < self.grace_until:
             return {"ok": False, "error": "recovering",
                     "message": "%s restarted after a crash and takes part in locks again in %.1fs"
-                               % (self.node.name, self.grace_until - now)}
+                               % (self.ctx.name, self.grace_until - now)}
         return None
 
     # ---- time ----
@@ -87,7 +87,7 @@ class LockTable:
             e = self.entries.get(r)
             if e is not None and now >= e["expires"]:
                 del self.entries[r]
-                self.node.log("info", "lock %r of %s on %s expired" % (r, e["owner"], e["node"]))
+                self.ctx.log("info", "lock %r of %s on %s expired" % (r, e["owner"], e["node"]))
 
     def next_deadline(self):
         return min((e["expires"] for e in self.entries.values()), default=None)
@@ -136,7 +136,7 @@ class LockTable:
             return r
         # The counter, or the wall clock in ms if later: tokens then keep growing across a
         # leader change as long as the clocks agree better than the time between two grants.
-        token = max(self.counters.get(res, 0) + 1, int(self.node.wall_us(now) // 1000))
+        token = max(self.counters.get(res, 0) + 1, int(self.ctx.wall_us(now) // 1000))
         self.commit(src, owner, res, token, op, now)
         return dict(r, token=token)
 

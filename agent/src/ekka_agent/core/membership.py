@@ -1,33 +1,39 @@
 """Membership: who is in the cluster, who is up, and manual join / leave / force-leave.
 
-Full mesh. A peer is up while a cluster-port connection to it is open and it has been heard
-from within failure_timeout; a reset connection marks it down at once. Down members are
-redialled with capped backoff for as long as they stay members, so a node that comes back
-after any absence is found again.
+A peer is up while a cluster-port connection to it is open and the failure detector
+(core/failure_detector.py) finds it alive; a reset connection marks it down at once. Down
+members are redialled with capped backoff for as long as they stay members, so a node that
+comes back after any absence is found again. Heartbeats carry a digest of the members table:
+a difference that outlives one heartbeat sends the table (anti-entropy).
 """
 from __future__ import annotations
 
 import uuid
 
+from .context import BadArgument, Component
 from .events import Connect, Disconnect
+from .failure_detector import make_detector
+from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, Sync
 from .records import digest, new_record, newer, tombstone
 
 
-class Membership:
-    def __init__(self, node):
-        self.node = node                  # the NodeCore: name, settings, rng, out helpers
-        self.me = node.name
+class Membership(Component):
+    name = "membership"
+    handles = (Heartbeat, Sync, JoinRequest, JoinAccepted, NotMember)
+    commands = ("join", "leave", "force_leave")
+
+    def __init__(self, ctx):
+        self.ctx = ctx                    # the NodeCore: a Context (core/context.py) that also hears
+        self.me = ctx.name                # peer_up / peer_down / on_reset from here
         self.cluster_id = ""
         self.records: dict[str, dict] = {}
         self.conns: dict[str, int] = {}   # open cluster-port connections per peer
-        self.heard: dict[str, float] = {}
         self.up: set[str] = set()
         self.down_since: dict[str, float] = {}
         self.dialing: set[str] = set()
         self.redial_at: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
-        self.next_hb = 0.0
-        self.last_tick = None
+        self.detector = make_detector(self, ctx.settings)
         self.last_sync: dict[str, float] = {}
         self.mismatch: dict[str, int] = {}
         self._digest = None               # cache of digest(records); reset wherever records change
@@ -38,10 +44,10 @@ class Membership:
     def form_alone(self, now: float) -> None:
         """Become a cluster of one with a fresh identity."""
         self.remember_former()
-        self.cluster_id = uuid.UUID(int=self.node.rng.getrandbits(128)).hex
+        self.cluster_id = uuid.UUID(int=self.ctx.rng.getrandbits(128)).hex
         self.records = {self.me: new_record(self.me, self.new_guid(now))}
         self._digest = None
-        self.node.dirty = True
+        self.ctx.persist()
 
     def remember_former(self) -> None:
         if self.cluster_id and self.cluster_id not in self.former:
@@ -49,7 +55,7 @@ class Membership:
 
     def new_guid(self, now: float):
         """Orders members by age: the time this node entered its cluster, then its name."""
-        return [int(self.node.wall_us(now)), self.me]
+        return [int(self.ctx.wall_us(now)), self.me]
 
     def restore(self, state: dict) -> None:
         self.cluster_id = state["cluster_id"]
@@ -88,9 +94,7 @@ class Membership:
 
     # ---------- time ----------
     def next_deadline(self):
-        # Silence is checked on each heartbeat tick, so detection is failure_timeout plus at most
-        # one heartbeat interval; it keeps this O(1) per event with a thousand peers.
-        ds = [self.next_hb]
+        ds = [self.detector.next_deadline()]
         if self.redial_at:
             ds.append(min(self.redial_at.values()))
         if self.pending_join:
@@ -102,25 +106,33 @@ class Membership:
             self._digest = digest(self.records)
         return self._digest
 
+    def on_start(self, now: float) -> None:
+        if not self.cluster_id:           # nothing restored
+            self.form_alone(now)
+        self.detector.on_start(now)
+        for p in self.others():
+            self.dial(p)
+
+    # ---------- what the failure detector uses (its DetectorHost) ----------
+    def connected(self) -> list:
+        return sorted(self.conns)
+
+    def heartbeat(self) -> Heartbeat:
+        return Heartbeat(self.cluster_id, self.digest())
+
+    def send(self, peer: str, msg) -> None:
+        self.ctx.send(peer, msg)
+
+    def log(self, level: str, text: str) -> None:
+        self.ctx.log(level, text)
+
+    def peer_silent(self, p: str, now: float, reason: str) -> None:
+        self.ctx.act(Disconnect(p, reason))
+        self.conns.pop(p, None)
+        self.mark_down(p, now, reason)
+
     def on_tick(self, now: float) -> None:
-        s = self.node.settings
-        if self.last_tick is not None and now - self.last_tick > s.failure_timeout:
-            # We were paused (SIGSTOP, a stalled VM): our silence is not the peers' fault.
-            for p in self.up:
-                self.heard[p] = now
-            self.node.log("warning", "this node was paused for %.1fs; giving peers a grace period"
-                          % (now - self.last_tick))
-        self.last_tick = now
-        for p in sorted(self.up):
-            if now >= self.heard.get(p, now) + s.failure_timeout:  # same form as next_deadline
-                self.node.out.append(Disconnect(p, "no heartbeat for %.1fs" % (now - self.heard[p])))
-                self.conns.pop(p, None)
-                self.mark_down(p, now, "no heartbeat for %.1fs" % (now - self.heard[p]))
-        if now >= self.next_hb:
-            self.next_hb = now + s.heartbeat_interval
-            hb = {"t": "hb", "cid": self.cluster_id, "dg": self.digest()}
-            for p in sorted(self.conns):
-                self.node.send(p, hb)
+        self.detector.on_tick(now)
         for p, at in sorted(self.redial_at.items()):
             if now >= at:
                 del self.redial_at[p]
@@ -128,35 +140,35 @@ class Membership:
         pj = self.pending_join
         if pj and now >= pj["deadline"]:
             self.pending_join = None
-            self.node.reply_error(pj["req_id"], "node_down", pj["target"])
+            self.ctx.reply_error(pj["req_id"], "node_down", pj["target"])
 
     # ---------- connections ----------
     def dial(self, p: str) -> None:
         if p in self.dialing or self.conns.get(p):
             return
         self.dialing.add(p)
-        self.node.out.append(Connect(p))
+        self.ctx.act(Connect(p))
 
     def schedule_redial(self, p: str, now: float) -> None:
         if not self.is_member(p) or p == self.me or p in self.redial_at:
             return
-        s = self.node.settings
+        s = self.ctx.settings
         b = min(s.reconnect_max, self.backoff.get(p, s.reconnect_min / 2) * 2)
         self.backoff[p] = b
-        self.redial_at[p] = now + b * (0.5 + self.node.rng.random() / 2)
+        self.redial_at[p] = now + b * (0.5 + self.ctx.rng.random() / 2)
 
     def on_connection_up(self, p: str, now: float) -> None:
         self.dialing.discard(p)
         self.redial_at.pop(p, None)
         self.backoff.pop(p, None)
         self.conns[p] = self.conns.get(p, 0) + 1
-        self.heard[p] = now
+        self.detector.on_connection_up(p, now)
         # The digest first: the whole table crosses only if the tables really differ.
-        self.node.send(p, {"t": "hb", "cid": self.cluster_id, "dg": self.digest(), "first": True})
+        self.ctx.send(p, Heartbeat(self.cluster_id, self.digest(), first=True))
         pj = self.pending_join
         if pj and pj["target"] == p and not pj["sent"]:
             pj["sent"] = True
-            self.node.send(p, {"t": "join_req", "guid": self.new_guid(now)}, "rpc")
+            self.ctx.send(p, JoinRequest(self.new_guid(now)))
         if self.is_member(p) and p not in self.up:
             self.mark_up(p, now)
 
@@ -170,74 +182,73 @@ class Membership:
             self.mark_down(p, now, reason)
         self.schedule_redial(p, now)
 
-    def on_connect_failed(self, p: str, now: float, reason: str) -> None:
+    def on_connect_failed(self, p: str, now: float) -> None:
         self.dialing.discard(p)
         pj = self.pending_join
         if pj and pj["target"] == p:
             self.pending_join = None
-            self.node.reply_error(pj["req_id"], "node_down", p)
+            self.ctx.reply_error(pj["req_id"], "node_down", p)
         self.schedule_redial(p, now)
 
     def mark_up(self, p: str, now: float) -> None:
         self.up.add(p)
         self.down_since.pop(p, None)
-        self.node.log("info", "member %s is up" % p)
-        self.node.emit("node_up", p)
-        self.node.hook("peer_up", p, now)
+        self.ctx.log("info", "member %s is up" % p)
+        self.ctx.emit("node_up", p)
+        self.ctx.peer_up(p, now)
 
     def mark_down(self, p: str, now: float, reason: str) -> None:
         self.up.discard(p)
         self.down_since[p] = now
-        self.node.log("warning", "member %s is down: %s" % (p, reason))
-        self.node.emit("node_down", p, reason=reason)
-        self.node.hook("peer_down", p, now)
+        self.ctx.log("warning", "member %s is down: %s" % (p, reason))
+        self.ctx.emit("node_down", p, reason=reason)
+        self.ctx.peer_down(p, now)
         self.schedule_redial(p, now)
 
     # ---------- messages ----------
-    def on_message(self, p: str, msg: dict, now: float) -> bool:
-        t = msg.get("t")
-        self.heard[p] = now
-        if t == "hb":
-            if msg.get("cid") != self.cluster_id:
-                if self.is_member(p) or msg.get("first"):
-                    self.send_sync(p, now, force=bool(msg.get("first")))
-            elif msg.get("dg") == self.digest():
+    def heard_from(self, p: str, now: float) -> None:
+        """Any message from p shows it is alive."""
+        self.detector.heard_from(p, now)
+
+    def on_message(self, p: str, msg, now: float) -> None:
+        if isinstance(msg, Heartbeat):
+            if msg.cluster_id != self.cluster_id:
+                if self.is_member(p) or msg.first:
+                    self.send_sync(p, now, force=msg.first)
+            elif msg.digest == self.digest():
                 self.mismatch.pop(p, None)
             else:
                 # A broadcast in flight usually settles a difference within one heartbeat; send
                 # the table when the difference is new on a connection or outlives a heartbeat.
                 self.mismatch[p] = self.mismatch.get(p, 0) + 1
-                if msg.get("first") or self.mismatch[p] >= 2:
+                if msg.first or self.mismatch[p] >= 2:
                     self.mismatch.pop(p, None)
-                    self.send_sync(p, now, force=bool(msg.get("first")))
-        elif t == "sync":
+                    self.send_sync(p, now, force=msg.first)
+        elif isinstance(msg, Sync):
             self.on_sync(p, msg, now)
-        elif t == "join_req":
+        elif isinstance(msg, JoinRequest):
             self.on_join_req(p, msg, now)
-        elif t == "join_ok":
+        elif isinstance(msg, JoinAccepted):
             self.on_join_ok(p, msg, now)
-        elif t == "not_member":
+        elif isinstance(msg, NotMember):
             self.on_not_member(p, msg, now)
-        else:
-            return False
-        return True
 
     def send_sync(self, p: str, now: float, force: bool = False) -> None:
-        if not force and now - self.last_sync.get(p, -1e9) < self.node.settings.sync_min_interval:
+        if not force and now - self.last_sync.get(p, -1e9) < self.ctx.settings.sync_min_interval:
             return
         self.last_sync[p] = now
-        self.node.send(p, {"t": "sync", "cid": self.cluster_id, "records": list(self.records.values())})
+        self.ctx.send(p, Sync(self.cluster_id, list(self.records.values())))
 
-    def on_sync(self, p: str, msg: dict, now: float) -> None:
-        if msg["cid"] != self.cluster_id:
-            theirs = {r["node"]: r for r in msg["records"]}
+    def on_sync(self, p: str, msg: Sync, now: float) -> None:
+        if msg.cluster_id != self.cluster_id:
+            theirs = {r["node"]: r for r in msg.records}
             mine = theirs.get(self.me)
-            if mine and not mine["removed"] and msg["cid"] in self.former and not self.pending_join:
+            if mine and not mine["removed"] and msg.cluster_id in self.former and not self.pending_join:
                 # They count us in a cluster we left while they were away: say so. (A cluster
                 # we were never in may list us because our join to it is under way.)
-                self.node.send(p, {"t": "not_member", "cid": msg["cid"], "version": mine["version"]})
+                self.ctx.send(p, NotMember(msg.cluster_id, mine["version"]))
             return
-        self.merge(msg["records"], now, source=p)
+        self.merge(msg.records, now, source=p)
 
     def merge(self, records: list, now: float, source: str) -> list:
         changed = []
@@ -256,17 +267,17 @@ class Membership:
             n = r["node"]
             if r["removed"]:
                 self.forget_peer(n, now)
-                self.node.emit("node_removed", n, by=r.get("by", source))
-                self.node.log("info", "member %s removed from the cluster by %s" % (n, r.get("by", source)))
+                self.ctx.emit("node_removed", n, by=r.get("by", source))
+                self.ctx.log("info", "member %s removed from the cluster by %s" % (n, r.get("by", source)))
             elif cur is None or cur["removed"]:
-                self.node.emit("node_joined", n)
-                self.node.log("info", "member %s joined the cluster" % n)
+                self.ctx.emit("node_joined", n)
+                self.ctx.log("info", "member %s joined the cluster" % n)
                 if self.conns.get(n):
                     self.mark_up(n, now)
                 else:
                     self.dial(n)
         if changed:
-            self.node.dirty = True
+            self.ctx.persist()
         return changed
 
     def forget_peer(self, n: str, now: float) -> None:
@@ -275,20 +286,20 @@ class Membership:
         self.redial_at.pop(n, None)
         self.backoff.pop(n, None)
         if self.conns.get(n):
-            self.node.out.append(Disconnect(n, "removed from the cluster"))
+            self.ctx.act(Disconnect(n, "removed from the cluster"))
             self.conns.pop(n, None)
 
     def broadcast(self, records: list, cid: str | None = None) -> None:
-        msg = {"t": "sync", "cid": cid or self.cluster_id, "records": records}
+        msg = Sync(cid or self.cluster_id, records)
         for p in self.others():
             if self.conns.get(p):
-                self.node.send(p, msg)
+                self.ctx.send(p, msg)
 
-    def on_not_member(self, p: str, msg: dict, now: float) -> None:
+    def on_not_member(self, p: str, msg: NotMember, now: float) -> None:
         r = self.records.get(p)
-        if msg.get("cid") != self.cluster_id or r is None or r["removed"]:
+        if msg.cluster_id != self.cluster_id or r is None or r["removed"]:
             return
-        if r["version"] <= msg.get("version", 0):
+        if r["version"] <= msg.version:
             t = tombstone(r, by=p)
             self.merge([t], now, source=p)
             self.broadcast([t])
@@ -296,48 +307,55 @@ class Membership:
     def removed(self, now: float, by: str) -> None:
         """Our own tombstone arrived: we were force-left or cleaned while away."""
         old = self.cluster_id
-        self.node.log("warning", "this node was removed from cluster %s by %s; it now runs alone and "
+        self.ctx.log("warning", "this node was removed from cluster %s by %s; it now runs alone and "
                       "rejoins through discovery or `ekka-ctl cluster join`" % (old[:8], by))
-        self.node.emit("node_removed", self.me, by=by)
+        self.ctx.emit("node_removed", self.me, by=by)
         self.reset_alone(now)
 
     def reset_alone(self, now: float) -> None:
         for p in list(self.conns):
-            self.node.out.append(Disconnect(p, "left the cluster"))
+            self.ctx.act(Disconnect(p, "left the cluster"))
         self.conns.clear()
         self.up.clear()
         self.down_since.clear()
         self.redial_at.clear()
         self.backoff.clear()
         self.form_alone(now)
-        self.node.on_reset(now)
+        self.ctx.on_reset(now)
 
     # ---------- join / leave / force-leave ----------
+    def on_command(self, req, cmd: str, args: dict, now: float) -> None:
+        if cmd == "join":
+            self.cmd_join(req, node_arg(args), now)
+        elif cmd == "leave":
+            self.cmd_leave(req, now)
+        else:
+            self.cmd_force_leave(req, node_arg(args), now)
+
     def cmd_join(self, req_id, target: str, now: float) -> None:
         if target == self.me:
-            return self.node.reply(req_id, "ignore")
+            return self.ctx.reply(req_id, "ignore")
         if self.is_member(target) and self.others():
-            return self.node.reply_error(req_id, "already_in_cluster", target)
+            return self.ctx.reply_error(req_id, "already_in_cluster", target)
         if self.pending_join:
-            return self.node.reply_error(req_id, "join_in_progress", self.pending_join["target"])
+            return self.ctx.reply_error(req_id, "join_in_progress", self.pending_join["target"])
         self.pending_join = {"target": target, "req_id": req_id, "sent": False,
-                             "deadline": now + self.node.settings.join_timeout}
+                             "deadline": now + self.ctx.settings.join_timeout}
         if self.conns.get(target):
             self.pending_join["sent"] = True
-            self.node.send(target, {"t": "join_req", "guid": self.new_guid(now)}, "rpc")
+            self.ctx.send(target, JoinRequest(self.new_guid(now)))
         else:
             self.dial(target)
 
-    def on_join_req(self, p: str, msg: dict, now: float) -> None:
+    def on_join_req(self, p: str, msg: JoinRequest, now: float) -> None:
         cur = self.records.get(p)
-        rec = new_record(p, msg["guid"], version=(cur["version"] + 1) if cur else 1)
+        rec = new_record(p, msg.guid, version=(cur["version"] + 1) if cur else 1)
         self.merge([rec], now, source=self.me)
         self.broadcast([rec])
-        self.node.send(p, dict(self.node.join_snapshot(), t="join_ok", cid=self.cluster_id,
-                               records=list(self.records.values())), "rpc")
-        self.node.log("info", "%s joins the cluster through this node" % p)
+        self.ctx.send(p, JoinAccepted(self.cluster_id, list(self.records.values()), **self.ctx.join_snapshot()))
+        self.ctx.log("info", "%s joins the cluster through this node" % p)
 
-    def on_join_ok(self, p: str, msg: dict, now: float) -> None:
+    def on_join_ok(self, p: str, msg: JoinAccepted, now: float) -> None:
         pj = self.pending_join
         if not pj or pj["target"] != p:
             return
@@ -347,47 +365,55 @@ class Membership:
             # Leave the old cluster cleanly so it drops us instead of listing us as stopped.
             gone = tombstone(self.records[self.me], by=self.me)
             self.broadcast([gone], cid=old_cid)
-            self.node.log("info", "left cluster %s to join %s" % (old_cid[:8], p))
+            self.ctx.log("info", "left cluster %s to join %s" % (old_cid[:8], p))
         for q in old_others:
             self.forget_peer(q, now)
         self.remember_former()
-        self.cluster_id = msg["cid"]
+        self.cluster_id = msg.cluster_id
         self.former = [c for c in self.former if c != self.cluster_id]
-        self.records = {r["node"]: r for r in msg["records"]}
+        self.records = {r["node"]: r for r in msg.records}
         self._digest = None
-        self.node.dirty = True
-        self.node.on_joined(msg, now)
+        self.ctx.persist()
+        self.ctx.adopt_data(msg.kv, now)
         for q in self.others():
             if self.conns.get(q):
                 self.mark_up(q, now)
             else:
                 self.dial(q)
-        self.node.log("info", "joined cluster %s through %s" % (self.cluster_id[:8], p))
-        self.node.emit("node_joined", self.me, via=p)
-        self.node.reply(pj["req_id"], "ok")
+        self.ctx.log("info", "joined cluster %s through %s" % (self.cluster_id[:8], p))
+        self.ctx.emit("node_joined", self.me, via=p)
+        self.ctx.reply(pj["req_id"], "ok")
 
     def cmd_leave(self, req_id, now: float) -> None:
         if not self.others():
-            return self.node.reply_error(req_id, "node_not_in_cluster")
+            return self.ctx.reply_error(req_id, "node_not_in_cluster")
         gone = tombstone(self.records[self.me], by=self.me)
         self.broadcast([gone])
-        self.node.log("info", "leaving cluster %s" % self.cluster_id[:8])
-        self.node.emit("node_left", self.me)
+        self.ctx.log("info", "leaving cluster %s" % self.cluster_id[:8])
+        self.ctx.emit("node_left", self.me)
         self.reset_alone(now)
-        self.node.reply(req_id, "ok")
+        self.ctx.reply(req_id, "ok")
 
     def cmd_force_leave(self, req_id, target: str, now: float) -> None:
         if target == self.me:
-            return self.node.reply(req_id, "ignore")
+            return self.ctx.reply(req_id, "ignore")
         if not self.is_member(target):
-            return self.node.reply_error(req_id, "node_not_in_cluster", target)
+            return self.ctx.reply_error(req_id, "node_not_in_cluster", target)
         self.remove_member(target, now, by=self.me)
-        self.node.reply(req_id, "ok")
+        self.ctx.reply(req_id, "ok")
 
     def remove_member(self, target: str, now: float, by: str) -> None:
         """Tombstone a member and tell everyone, the member included if it is reachable."""
         t = tombstone(self.records[target], by=by)
         if self.conns.get(target):
-            self.node.send(target, {"t": "sync", "cid": self.cluster_id, "records": [t]})
+            self.ctx.send(target, Sync(self.cluster_id, [t]))
         self.merge([t], now, source=by)
         self.broadcast([t])
+
+
+def node_arg(args: dict) -> str:
+    from ..naming import NodeNameError, parse_node
+    try:
+        return str(parse_node(args.get("node")))
+    except NodeNameError as e:
+        raise BadArgument(str(e)) from None

@@ -13,10 +13,11 @@ from .. import naming
 from ..control_client import socket_path
 from ..core import events as ev
 from ..core.node import NodeCore
-from ..core.settings import Settings
+from ..core.settings import NodeSettings
 from . import epmd, state_file, tls
+from .dispatch import step
 from .status import decorate
-from .transport import Transport
+from .transport import TcpTransport
 
 log = logging.getLogger("ekka.agent")
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -27,8 +28,15 @@ class StartupError(Exception):
 
 
 class Agent:
-    def __init__(self, cfg):
+    """Also the Carrier of the core's actions (runtime/dispatch.py) over its transport.
+
+    make_transport(agent) builds the transport (default: TCP/TLS, runtime/transport.py); it
+    must offer listen, connect, send, disconnect and close, and feed agent.feed its events.
+    """
+
+    def __init__(self, cfg, make_transport=None):
         self.cfg = cfg
+        self.make_transport = make_transport or _tcp_transport
         self.name = cfg["node.name"]
         self.node = naming.parse_node(self.name)
         self.rpc_fixed = naming.fixed_rpc_port(cfg["rpc.port_discovery"], cfg["rpc.tcp_server_port"])
@@ -52,15 +60,9 @@ class Agent:
         except BlockingIOError:
             raise StartupError("another agent is running on data_dir %s" % self.data_dir) from None
         loop = asyncio.get_running_loop()
-        self.core = NodeCore(self.name, Settings.from_config(self.cfg), wall_offset=time.time() - loop.time(),
-                             options=self.cfg.as_dict(), state=state_file.load(self.data_dir))
-        self.transport = Transport(
-            self.name, self.cfg["node.cookie"], self.cfg["cluster.name"], self._resolve, self.feed,
-            rpc_max_frame=self.cfg["node.max_frame_size"], connect_timeout=self.cfg["cluster.connect_timeout"] / 1000,
-            tls=tls.contexts(self.cfg))
-        self.transport.previous = list(self.cfg["node.cookie_previous"])   # reload.py changes it later
-        if self.node.family != "fqdn":
-            self.transport.local_addr = (self.node.host, 0)
+        self.core = NodeCore(self.name, NodeSettings.from_config(self.cfg.as_dict()),
+                             wall_offset=time.time() - loop.time(), state=state_file.load(self.data_dir))
+        self.transport = self.make_transport(self)
         await self._listen()
         from .control import ControlServer
         self.control = ControlServer(socket_path(self.data_dir), self.cfg["node.control_socket_mode"], self)
@@ -115,12 +117,7 @@ class Agent:
 
     # ---------- the loop ----------
     def feed(self, event) -> None:
-        loop = asyncio.get_running_loop()
-        acts = self.core.handle(event, loop.time())
-        if self.core.dirty:
-            state_file.save(self.data_dir, self.core.snapshot())
-        for a in acts:
-            self._do(a)
+        step(self.core, event, asyncio.get_running_loop().time(), self)
         self._arm_timer()
 
     def _arm_timer(self) -> None:
@@ -131,36 +128,42 @@ class Agent:
         if d is not None:
             self.timer = asyncio.get_running_loop().call_at(d, self.feed, ev.Tick())
 
-    def _do(self, a) -> None:
-        if isinstance(a, ev.Send):
-            self.transport.send(a.peer, a.msg, a.channel)
-        elif isinstance(a, ev.Connect):
-            self.transport.connect(a.peer)
-        elif isinstance(a, ev.Disconnect):
-            self.transport.disconnect(a.peer)
-        elif isinstance(a, ev.Reply):
-            fut = self.waiting.pop(a.req_id, None)
-            if fut and not fut.done():
-                r = {"ok": a.ok}
-                if a.ok:
-                    r["result"] = a.result
-                else:
-                    r.update(error=a.error, message=a.message or a.error)
-                    r.update(a.extra or {})
-                fut.set_result(r)
-        elif isinstance(a, ev.Log):
-            log.log(_LEVELS.get(a.level, logging.INFO), a.text)
-        elif isinstance(a, ev.Emit):
-            e = dict(a.event, time=time.time())
-            for q in self.subscribers:
-                q.put_nowait(e)
-            for x in self.extras:
-                if hasattr(x, "on_emit"):
-                    x.on_emit(e)
-        else:
-            for x in self.extras:
-                if hasattr(x, "on_action") and x.on_action(a):
-                    break
+    # ---------- the Carrier of the core's actions (runtime/dispatch.py) ----------
+    def send(self, peer: str, msg, channel: str) -> None:
+        self.transport.send(peer, msg, channel)
+
+    def connect(self, peer: str) -> None:
+        self.transport.connect(peer)
+
+    def disconnect(self, peer: str, reason: str) -> None:
+        self.transport.disconnect(peer)
+
+    def reply(self, a: ev.Reply) -> None:
+        fut = self.waiting.pop(a.req_id, None)
+        if fut and not fut.done():
+            r = {"ok": a.ok}
+            if a.ok:
+                r["result"] = a.result
+            else:
+                r.update(error=a.error, message=a.message or a.error)
+                r.update(a.extra or {})
+            fut.set_result(r)
+
+    def log(self, level: str, text: str) -> None:
+        log.log(_LEVELS.get(level, logging.INFO), text)
+
+    def emit(self, event: dict) -> None:
+        e = dict(event, time=time.time())
+        for q in self.subscribers:
+            q.put_nowait(e)
+        for x in self.extras:
+            x.on_emit(e)
+
+    def persist(self, snapshot) -> None:
+        state_file.save(self.data_dir, snapshot())
+
+    def helper(self, a) -> bool:
+        return any(x.on_action(a) for x in self.extras)
 
     # ---------- control ----------
     async def command(self, cmd: str, args: dict, timeout: float = 60.0) -> dict:
@@ -213,3 +216,14 @@ class Agent:
             log.info("stopping")
         finally:
             await self.stop()
+
+
+def _tcp_transport(agent: Agent) -> TcpTransport:
+    cfg = agent.cfg
+    t = TcpTransport(agent.name, cfg["node.cookie"], cfg["cluster.name"], agent._resolve, agent.feed,
+                     rpc_max_frame=cfg["node.max_frame_size"], connect_timeout=cfg["cluster.connect_timeout"] / 1000,
+                     tls=tls.contexts(cfg))
+    t.previous = list(cfg["node.cookie_previous"])   # reload.py changes it later
+    if agent.node.family != "fqdn":
+        t.local_addr = (agent.node.host, 0)   # dial from the node's own address, so peers see and log it
+    return t

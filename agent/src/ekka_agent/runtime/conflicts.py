@@ -9,7 +9,8 @@ import json
 import logging
 import os
 
-from ..core.autoheal import SaveConflicts
+from ..core.events import SaveConflicts
+from .extras import Extra
 
 FILE = "conflicts.jsonl"
 log = logging.getLogger("ekka.autoheal")
@@ -27,7 +28,7 @@ def read(data_dir: str) -> list:
         return []
 
 
-class ConflictLog:
+class ConflictLog(Extra):
     def __init__(self, agent):
         self.data_dir = agent.data_dir
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..core.autocluster import DiscOp, DiscResult
+from ..core.events import DiscOp, DiscResult
 from ..discovery import make_strategy
 from ..discovery.base import DiscoveryError
+from .extras import Extra
 
 log = logging.getLogger("ekka.discovery")
 OP_TIMEOUT = 30.0   # a stuck lookup must not stall the rounds forever
 
 
-class DiscoveryExtra:
+class DiscoveryExtra(Extra):
     def __init__(self, agent):
         self.agent = agent
         self.strategy = None

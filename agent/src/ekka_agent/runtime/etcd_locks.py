@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ..core.lock_config import etcd_settings
 from ..core.lock_etcd import EtcdLockCall, EtcdLockResult
+from .extras import Extra
 
 log = logging.getLogger("ekka.locks.etcd")
 
@@ -204,7 +205,7 @@ class EtcdLockStore:
         return kvs[0] if kvs else None
 
 
-class EtcdLocks:
+class EtcdLocks(Extra):
     """Runs the core's etcd calls in worker threads, one call at a time per resource and in the
     order the core made them: a release the core sent before an acquire of the same owner has
     finished in etcd before that acquire starts."""

@@ -1,7 +1,7 @@
 """Runtime helpers that do I/O on behalf of core components (discovery lookups, hook commands).
 
-Each module listed in EXTRAS has `extras(agent) -> list`. A helper has async start() and stop(),
-and may have on_emit(event) and on_action(action) -> bool (True when it carried the action out).
+Each module listed in EXTRAS has `extras(agent) -> list` of Extra: async start() and stop(),
+on_emit(event) for every event, on_action(action) -> bool (True when it carried it out).
 """
 from __future__ import annotations
 
@@ -14,6 +14,20 @@ EXTRAS: list = [
     "ekka_agent.runtime.reload",    # SIGHUP: cookies and TLS files re-read (issue 10)
     "ekka_agent.runtime.certs",     # certificate expiry alarm (issue 10)
 ]
+
+
+class Extra:
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    def on_emit(self, event: dict) -> None:
+        pass
+
+    def on_action(self, action) -> bool:
+        return False
 
 
 def build_extras(agent) -> list:

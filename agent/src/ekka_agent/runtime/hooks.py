@@ -14,6 +14,7 @@ import os
 import signal
 
 from .conflicts import ConflictLog
+from .extras import Extra
 
 log = logging.getLogger("ekka.hooks")
 QUEUE_MAX = 1000
@@ -26,7 +27,7 @@ def extras(agent) -> list:
     return out
 
 
-class HookRunner:
+class HookRunner(Extra):
     def __init__(self, agent, hooks: list):
         self.agent = agent
         self.hooks = hooks

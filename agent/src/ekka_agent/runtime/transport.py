@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from typing import Protocol
 
 from ..core import events as ev
 from ..core.handshake import Acceptor, Dialer, HandshakeError
+from ..core.messages import Message, MessageError, Refuse, from_wire, to_wire
 from ..core.wire import CLUSTER_MAX_FRAME, FrameError, encode
 from .framed import Closed, FramedReader, write_frame
 from .proofs import Proofs
@@ -31,8 +33,8 @@ class Conn:
         self.q: asyncio.Queue = asyncio.Queue()
         self.task = None
 
-    def send(self, msg: dict) -> None:
-        self.q.put_nowait(encode(msg))
+    def send(self, msg: Message) -> None:
+        self.q.put_nowait(encode(to_wire(msg)))
 
     async def write_loop(self) -> None:
         try:
@@ -52,7 +54,20 @@ class Conn:
         self.q.put_nowait(None)
 
 
-class Transport:
+class Transport(Protocol):
+    """What the agent needs of a transport between agents (memberlist's Transport, in short).
+
+    Events go to the on_event callback it was built with: ConnectionUp / ConnectionDown /
+    ConnectFailed / Received (a decoded core/messages.py Message)."""
+
+    async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None: ...
+    def connect(self, peer: str) -> None: ...
+    def send(self, peer: str, msg: Message, channel: str) -> None: ...
+    def disconnect(self, peer: str) -> None: ...
+    async def close(self) -> None: ...
+
+
+class TcpTransport:
     def __init__(self, me: str, cookie: str, cluster: str, resolve, on_event, *, rpc_max_frame: int,
                  connect_timeout: float, tls=(None, None)):
         self.me, self.cookie, self.cluster = me, cookie, cluster
@@ -66,7 +81,7 @@ class Transport:
         self.rpc_pending: dict[str, list] = {}
         self.servers: list = []
         self.tasks: set = set()
-        self.stats = {"refused": 0, "bad_frames": 0}
+        self.stats = {"refused": 0, "bad_frames": 0, "bad_messages": 0}
         self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
         self.previous: list = []  # node.cookie_previous: also accepted from peers (reload.py changes both)
         self.proofs = Proofs(self)
@@ -106,7 +121,7 @@ class Transport:
     def connect(self, peer: str) -> None:
         self._spawn(self._dial_cluster(peer))
 
-    def send(self, peer: str, msg: dict, channel: str) -> None:
+    def send(self, peer: str, msg: Message, channel: str) -> None:
         if channel == "cluster":
             conns = self.cluster_conns.get(peer)
             if conns:
@@ -144,7 +159,7 @@ class Transport:
             self.stats["refused"] += 1
             log.warning("refused %s connection from %s: %s", channel, _fmt(addr), e)
             try:
-                write_frame(writer, {"t": "refuse", "reason": e.reason})
+                write_frame(writer, to_wire(Refuse(e.reason)))
                 await asyncio.wait_for(writer.drain(), 1)
             except _NET_ERRORS:
                 pass
@@ -213,9 +228,17 @@ class Transport:
         reason = "closed by peer"
         try:
             while True:
-                msg = await conn.fr.next()
-                if not self.proofs.on_message(conn, msg):
-                    self._emit(ev.Received(conn.peer, msg))
+                obj = await conn.fr.next()
+                if self.proofs.on_message(conn, obj):
+                    continue          # a re-proof after a reload (runtime/proofs.py), not a core message
+                try:
+                    msg = from_wire(obj)
+                except MessageError as e:
+                    # A peer with a bug or another version must not take this connection down.
+                    self.stats["bad_messages"] += 1
+                    log.warning("dropped a bad message from %s: %s", conn.peer, e)
+                    continue
+                self._emit(ev.Received(conn.peer, msg))
         except FrameError as e:
             self.stats["bad_frames"] += 1
             reason = str(e)

@@ -5,21 +5,24 @@ import random
 
 from ..core import events as ev
 from ..core.node import NodeCore
-from ..core.settings import Settings
+from ..runtime.dispatch import step
 from .net import FakeNet
+from .settings import sim_settings
 
 
 class SimCluster:
-    def __init__(self, seed: int = 0, settings: Settings | None = None, options: dict | None = None,
-                 delay=(0.0005, 0.002), loss: float = 0.0, copy: bool = True):
+    def __init__(self, seed: int = 0, options: dict | None = None, delay=(0.0005, 0.002), loss: float = 0.0,
+                 copy: bool = True):
         self.seed = seed
         self.rng = random.Random(seed)
         self.net = FakeNet(random.Random(self.rng.getrandbits(64)), delay, loss)
-        # copy=False hands messages over by reference (the core never mutates what it receives):
-        # much faster for big runs; copy=True sends them through JSON like the real wire.
+        # copy=False hands the (frozen) messages over as they are: much faster for big runs;
+        # copy=True sends them through the codec and JSON like the real wire.
         self.copy = copy
-        self.settings = settings or Settings()
         self.options = options or {}
+        self.node_settings = sim_settings(self.options)   # every node's, unless add() gets its own options
+        self.settings = self.node_settings.membership
+        self.node_options: dict[str, dict] = {}
         self.nodes: dict[str, NodeCore] = {}
         self.saved: dict[str, dict] = {}        # what each node persisted (survives crashes)
         self.alive: set[str] = set()
@@ -27,6 +30,8 @@ class SimCluster:
         self.replies: dict = {}
         self.events: list = []                  # (time, node, event dict)
         self.logs: list = []
+        self.conflicts_saved: list = []         # (time, node, records) a heal asked to save
+        self._carriers: dict[str, SimCarrier] = {}
         self._tick_at: dict[str, float] = {}
         self._req = 0
 
@@ -36,10 +41,12 @@ class SimCluster:
 
     # ---- node lifecycle ----
     def add(self, name: str, options: dict | None = None) -> NodeCore:
-        opts = dict(self.options, **(options or {}))
-        core = NodeCore(name, self.settings, random.Random(self.rng.getrandbits(64)), wall_offset=1.7e9,
-                        options=opts, state=self.saved.get(name))
+        self.node_options[name] = options or {}
+        settings = sim_settings(dict(self.options, **options)) if options else self.node_settings
+        core = NodeCore(name, settings, random.Random(self.rng.getrandbits(64)), wall_offset=1.7e9,
+                        state=self.saved.get(name))
         self.nodes[name] = core
+        self._carriers[name] = SimCarrier(self, name)
         self.alive.add(name)
         self._feed(name, ev.Start())
         return core
@@ -57,7 +64,7 @@ class SimCluster:
                     self.net.later(self.net.latency(), self._feed, other, ev.ConnectionDown(name, "reset"))
 
     def restart(self, name: str) -> NodeCore:
-        return self.add(name, self.nodes[name].options)
+        return self.add(name, self.node_options.get(name))
 
     # ---- commands ----
     def command(self, at: str, cmd: str, timeout: float = 30.0, **args):
@@ -81,17 +88,11 @@ class SimCluster:
             self.run(step)
         return cond()
 
-    # ---- wiring ----
+    # ---- wiring: the runtime's own dispatcher (runtime/dispatch.py), actions carried out here ----
     def _feed(self, name: str, event) -> None:
         if name not in self.alive:
             return
-        core = self.nodes[name]
-        acts = core.handle(event, self.now)
-        # The runtime persists every change before acting, so what a crash leaves is the state at
-        # the crash: crash() takes that copy, and nothing needs copying here.
-        core.dirty = False
-        for a in acts:
-            self._act(name, a)
+        step(self.nodes[name], event, self.now, self._carriers[name])
         self._schedule_tick(name)
 
     def _schedule_tick(self, name: str) -> None:
@@ -109,32 +110,12 @@ class SimCluster:
             del self._tick_at[name]
             self._feed(name, ev.Tick())
 
-    def _act(self, src: str, a) -> None:
-        net = self.net
-        if isinstance(a, ev.Send):
-            if a.channel == "cluster" and not self.conns.get(frozenset((src, a.peer))):
-                return
-            if a.peer in self.alive and net.reachable(src, a.peer):
-                net.later(net.latency() + net.retransmit_delay(), self._deliver, src, a.peer,
-                          net.wire(a.msg) if self.copy else a.msg)
-        elif isinstance(a, ev.Connect):
-            dst = a.peer
-            if dst in self.alive and dst != src and net.reachable(src, dst) and net.reachable(dst, src):
-                net.later(net.latency() * 2, self._connected, src, dst)
-            else:
-                net.later(self.settings.connect_timeout, self._feed, src, ev.ConnectFailed(dst, "timeout"))
-        elif isinstance(a, ev.Disconnect):
-            pair = frozenset((src, a.peer))
-            n = self.conns.pop(pair, 0)
-            if net.reachable(src, a.peer):
-                for _ in range(n):
-                    net.later(net.latency(), self._feed, a.peer, ev.ConnectionDown(src, "closed by peer"))
-        elif isinstance(a, ev.Reply):
-            self.replies[a.req_id] = a
-        elif isinstance(a, ev.Emit):
-            self.events.append((self.now, src, a.event))
-        elif isinstance(a, ev.Log):
-            self.logs.append((self.now, src, a.level, a.text))
+    def helper(self, src: str, a) -> bool:
+        """The simulated runtime helpers: the conflicts file. A test's subclass adds others."""
+        if isinstance(a, ev.SaveConflicts):
+            self.conflicts_saved.append((self.now, src, a.records))
+            return True
+        return False
 
     def _connected(self, src: str, dst: str) -> None:
         if src not in self.alive:
@@ -156,3 +137,49 @@ class SimCluster:
     def member_sets(self, names=None) -> dict:
         names = names or sorted(self.alive)
         return {n: tuple(self.nodes[n].membership.members()) for n in names}
+
+
+class SimCarrier:
+    """Carries out one node's actions on the fake network (a runtime/dispatch.py Carrier)."""
+
+    def __init__(self, sim: SimCluster, name: str):
+        self.sim, self.src, self.net = sim, name, sim.net
+
+    def send(self, peer: str, msg, channel: str) -> None:
+        sim, net, src = self.sim, self.net, self.src
+        if channel == "cluster" and not sim.conns.get(frozenset((src, peer))):
+            return
+        if peer in sim.alive and net.reachable(src, peer):
+            net.later(net.latency() + net.retransmit_delay(), sim._deliver, src, peer,
+                      net.carry(msg) if sim.copy else msg)
+
+    def connect(self, dst: str) -> None:
+        sim, net, src = self.sim, self.net, self.src
+        if dst in sim.alive and dst != src and net.reachable(src, dst) and net.reachable(dst, src):
+            net.later(net.latency() * 2, sim._connected, src, dst)
+        else:
+            net.later(sim.settings.connect_timeout, sim._feed, src, ev.ConnectFailed(dst, "timeout"))
+
+    def disconnect(self, peer: str, reason: str) -> None:
+        sim, net, src = self.sim, self.net, self.src
+        n = sim.conns.pop(frozenset((src, peer)), 0)
+        if net.reachable(src, peer):
+            for _ in range(n):
+                net.later(net.latency(), sim._feed, peer, ev.ConnectionDown(src, "closed by peer"))
+
+    def reply(self, r: ev.Reply) -> None:
+        self.sim.replies[r.req_id] = r
+
+    def log(self, level: str, text: str) -> None:
+        self.sim.logs.append((self.sim.now, self.src, level, text))
+
+    def emit(self, event: dict) -> None:
+        self.sim.events.append((self.sim.now, self.src, event))
+
+    def persist(self, snapshot) -> None:
+        # What a crash leaves is the state at the crash: crash() takes that copy, so nothing
+        # needs saving here (the runtime has written it before acting, as step() does).
+        pass
+
+    def helper(self, a) -> bool:
+        return self.sim.helper(self.src, a)

@@ -9,6 +9,8 @@ import heapq
 import itertools
 import json
 
+from ..core.messages import Message, from_wire, to_wire
+
 
 class FakeNet:
     def __init__(self, rng, delay=(0.0005, 0.002), loss: float = 0.0):
@@ -80,6 +82,11 @@ class FakeNet:
         self.now = max(self.now, t)
 
     @staticmethod
-    def wire(msg: dict) -> dict:
-        """Messages cross the fake wire as JSON, exactly as the real one carries them."""
-        return json.loads(json.dumps(msg))
+    def wire(obj: dict) -> dict:
+        """What crosses the fake wire (or a disk) goes through JSON, exactly as the real one carries it."""
+        return json.loads(json.dumps(obj))
+
+    @classmethod
+    def carry(cls, msg: Message) -> Message:
+        """A message through the real codec and JSON: what the receiving transport would decode."""
+        return from_wire(cls.wire(to_wire(msg)))

@@ -1,0 +1,77 @@
+"""The lock voter: every node's side of a lock call (core/lock_coordinator.py asks).
+
+It answers lock_req / lock_commit / lock_renew / lock_rel from its LockTable
+(core/lock_table.py): as the local table, as the leader for leader locks, and as one voter of
+a quorum or all lock. A reserve is refused when the asker sees another member list than this
+node (their replica sets could differ). The coordinator on this node asks it directly.
+"""
+from __future__ import annotations
+
+from .context import Component
+from .lock_table import LockTable
+from .messages import LockCommit, LockRelease, LockRenew, LockReply, LockRequest
+from .ring import stable_hash
+
+
+class LockVoter(Component):
+    name = "lock_voter"
+    handles = (LockRequest, LockCommit, LockRenew, LockRelease)
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.me = ctx.name
+        self.table = LockTable(ctx)
+
+    def on_start(self, now: float) -> None:
+        self.table.on_start(now)
+
+    def on_stop(self, now: float) -> None:
+        self.table.on_stop()
+
+    def next_deadline(self):
+        return self.table.next_deadline()
+
+    def on_tick(self, now: float) -> None:
+        self.table.expire(now)
+
+    def members_view(self) -> int:
+        """A fingerprint of the member list, sent with a reserve and compared by each voter."""
+        return stable_hash("|".join(self.ctx.members.members()))
+
+    def on_peer_down(self, p: str, now: float) -> None:
+        # Ekka drops a dead owner's locks. Safe only for leader locks held here; quorum and all
+        # voters keep them until the lease runs out, since the owner may only be cut off.
+        for r in self.table.drop_node(p, ("leader",)):
+            self.ctx.log("info", "released leader lock %r of %s: the node is down" % (r, p))
+
+    def on_message(self, p: str, msg, now: float) -> None:
+        if not self.ctx.members.is_member(p):
+            rep = LockReply(msg.op, False, error="not_member",
+                            message="%s is not a member of %s's cluster" % (p, self.me))
+        else:
+            rep = self.serve(p, msg, now)
+        self.ctx.send(p, rep)
+
+    def serve(self, src: str, msg, now: float) -> LockReply:
+        tb, oid, res, owner = self.table, msg.op, msg.resource, msg.owner
+        if isinstance(msg, LockRequest):
+            lease = float(msg.lease)
+            if msg.phase == "one":
+                r = tb.grant_now(src, owner, res, msg.strategy, lease, oid, now)
+            elif msg.members_view != self.members_view():
+                r = {"ok": False, "error": "view_mismatch",
+                     "message": "%s and %s disagree on the member list; retry" % (src, self.me)}
+            else:
+                r = tb.reserve(src, owner, res, msg.strategy, lease, oid, now)
+                tok = msg.token
+                if r["ok"] and r["token"] is None and tok is not None and tok > r["counter"]:
+                    tb.commit(src, owner, res, tok, oid, now)
+                    r["fast"] = tok
+            return LockReply(oid, phase=msg.phase, **r)
+        if isinstance(msg, LockCommit):
+            ok = tb.commit(src, owner, res, msg.token, oid, now)
+            return LockReply(oid, ok, phase="commit", error=None if ok else "lost")
+        if isinstance(msg, LockRenew):
+            tok = tb.renew(src, owner, res, float(msg.lease), now)
+            return LockReply(oid, tok is not None, phase="renew", token=tok, error=None if tok is not None else "lost")
+        return LockReply(oid, True, phase="rel", released=tb.release(src, owner, res, msg.only_op, by=oid))
