@@ -90,7 +90,8 @@ def encode(msg) -> dict:
 def decode(d: dict):
     if not isinstance(d, dict):
         raise SwimDecodeError("a swim message must be an object, got %s" % type(d).__name__)
-    cls = MESSAGES.get(d.get("t"))
+    t = d.get("t")
+    cls = MESSAGES.get(t) if isinstance(t, str) else None
     if cls is None:
         raise SwimDecodeError("unknown message type %r (allowed: %s)" % (d.get("t"), ", ".join(MESSAGES)))
     if d.get("v") != VERSION:
