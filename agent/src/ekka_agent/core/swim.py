@@ -60,6 +60,7 @@ class Detector:
         self.bc = Broadcasts(self.s.retransmit_mult)
         self.aw = Awareness(self.s.max_awareness)
         self.told: dict[str, float] = {}      # last time a member we hold dead/suspect was told
+        self.refuted_to: dict[str, float] = {}  # last time we refuted straight to a member
         self.next_probe = None
         self.next_gossip = None
         self.next_dead_probe = None
@@ -187,6 +188,7 @@ class Detector:
         self.dead.discard(node)
         self.bc.drop(node)
         self.told.pop(node, None)
+        self.refuted_to.pop(node, None)
         if self.probe and self.probe.target == node:
             self.probe = None
 
@@ -325,9 +327,11 @@ class Detector:
             self.inc = u.incarnation + 1
             self.aw.apply(1)
             self._broadcast(Update(ALIVE, self.me, self.inc, self.me), now)
+        # Straight back to whoever brought it and whoever accused us: they hold the timer.
         mine = Update(ALIVE, self.me, self.inc, self.me)
         for p in sorted({peer, u.by}):
-            if p in self.members:
+            if p in self.members and now - self.refuted_to.get(p, -1e18) >= self.s.probe_interval:
+                self.refuted_to[p] = now
                 self._send(p, Gossip, now, first=mine)
 
     def _alive(self, u: Update, now: float) -> None:
