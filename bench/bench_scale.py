@@ -81,7 +81,8 @@ class Run:
         self.detect_first: list[float] = []
         self.detect_all: list[float] = []
         self.recover: list[float] = []
-        self.collateral = 0                # agents other than the stopped one seen down in trials
+        # other agents seen down during the trials: by the stopped one (after it resumes) / by the rest
+        self.collateral = [0, 0]
 
     @property
     def cluster_cores(self):
@@ -124,8 +125,10 @@ def trials(run: Run, plan: Plan, agents, pause, resume, seen_since, settle) -> N
                             interval=0.05, message="every agent to see %s up again" % victim.name)
         run.recover.append(max(back.values()))
         settle()
-        run.collateral += len({o for a in agents if a is not victim
-                               for o in seen_since("down", a, t0)})
+        for a in agents:
+            if a is not victim:
+                for o in seen_since("down", a, t0):
+                    run.collateral[o != victim.name] += 1
 
 
 def _all_of(seen: dict, watchers: list[str]):
@@ -304,8 +307,8 @@ def report(n: int, plan: Plan, e: Run | None, s: Run | None) -> None:
     row("SIGCONT: every agent sees it up", lambda r: _s(r.recover), med("recover"))
     row("false downs, %d s idle" % plan.idle_s,
         lambda r: str(r.false_downs) if r.false_downs is not None else "-", lambda r: None)
-    row("others seen down during the trials", lambda r: str(r.collateral) if r.detect_all else "-",
-        lambda r: None)
+    row("others seen down in the trials: by the stopped one / the rest",
+        lambda r: "%d / %d" % tuple(r.collateral) if r.detect_all else "-", lambda r: None)
     c.print_table("N = %d: ekka beside serf %s (median of %d SIGSTOP trials; ratio = ekka / serf)"
                   % (n, c.serf_version(), plan.trials), ["figure", "ekka", "serf", "ratio"], rows)
     sys.stdout.flush()
