@@ -3,6 +3,7 @@
     python bench/bench_scale.py                 # N = 10, 30, 100; 10 min idle per cluster
     python bench/bench_scale.py --quick         # N = 10, 30; 30 s idle
     python bench/bench_scale.py --sizes 10      # only N = 10 (with or without --quick)
+    python bench/bench_scale.py --sizes 10 --idle 60   # a 60 s idle window (CPU over all of it)
 
 Per N and per system, one after the other (never both at once, so neither skews the other):
  1. start N agents with static seeds (ekka: every name in cluster.static.seeds; serf: every agent
@@ -43,22 +44,30 @@ class Plan:
         self.quick = "--quick" in argv
         rest = [a for a in argv if a != "--quick"]
         self.sizes = [10, 30] if self.quick else [10, 30, 100]
-        if rest[:1] == ["--sizes"] and len(rest) == 2:
-            try:
-                self.sizes = [int(x) for x in rest[1].split(",")]
-            except ValueError:
-                _usage("--sizes takes N[,N...], got %r" % rest[1])
-            if any(not 2 <= n <= 200 for n in self.sizes):
-                _usage("--sizes: each N must be 2..200, got %r" % rest[1])
-        elif rest:
-            _usage("unknown argument: %s" % rest[0])
         self.cpu_s = 20 if self.quick else 60
         self.idle_s = 30 if self.quick else 600
         self.trials = 3 if self.quick else 5
+        while rest:
+            opt, val = rest[0], rest[1] if len(rest) > 1 else None
+            rest = rest[2:]
+            if opt == "--sizes" and val:
+                try:
+                    self.sizes = [int(x) for x in val.split(",")]
+                except ValueError:
+                    _usage("--sizes takes N[,N...], got %r" % val)
+                if any(not 2 <= n <= 200 for n in self.sizes):
+                    _usage("--sizes: each N must be 2..200, got %r" % val)
+            elif opt == "--idle" and val:
+                if not val.isdigit() or not 10 <= int(val) <= 3600:
+                    _usage("--idle takes seconds, 10..3600, got %r" % val)
+                self.idle_s = int(val)
+                self.cpu_s = min(60, self.idle_s)
+            else:
+                _usage("unknown argument: %s" % opt)
 
 
 def _usage(why: str) -> None:
-    print("usage: bench_scale.py [--quick] [--sizes N[,N...]]  (%s)" % why, file=sys.stderr)
+    print("usage: bench_scale.py [--quick] [--sizes N[,N...]] [--idle SECONDS]  (%s)" % why, file=sys.stderr)
     sys.exit(2)
 
 
