@@ -11,7 +11,7 @@ from ekka_agent.core import swim_msgs as m
 from ekka_agent.core.lifeguard import Awareness, Suspicion, suspicion_bounds
 from ekka_agent.core.piggyback import Broadcasts
 from ekka_agent.core.swim import Detector
-from ekka_agent.core.swim_events import (ConnectionReset, Down, Leave, MemberAdded, MemberRemoved, Received,
+from ekka_agent.core.swim_events import (ConnectionReset, Contact, Down, Leave, MemberAdded, MemberRemoved, Received,
                                          SendTo, Suspected, SwimSettings, Timer, Up)
 from ekka_agent.core.swim_msgs import ALIVE, DEAD, SUSPECT, Update
 
@@ -121,6 +121,19 @@ def test_a_member_held_dead_that_talks_to_us_is_told():
     told = [a for a in sends(out) if a.peer == "c" and any(u.node == "c" and u.status == DEAD
                                                           for u in a.msg.updates)]
     assert told
+
+
+def test_contact_from_a_member_held_dead_tells_it_so_it_refutes():
+    d = detector()
+    d.handle(ConnectionReset("c"), 0.0)
+    out = d.handle(Contact("c"), 2.0)
+    (told,) = sends(out)
+    assert told.peer == "c" and told.msg.updates[0] == Update(DEAD, "c", 0, "a")
+    c = Detector("c")
+    c.handle(MemberAdded(("a", "b", "d")), 2.0)
+    back = c.handle(Received("a", told.msg), 2.01)
+    refute = [a for a in sends(back) if a.peer == "a"][0]
+    assert Up("c") in d.handle(Received("c", refute.msg), 2.02)
 
 
 def test_leave_says_goodbye_to_everyone_and_they_take_it_at_once():

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from .lifeguard import Awareness, Suspicion, suspicion_bounds
 from .piggyback import Broadcasts
-from .swim_events import (ConnectionReset, Down, Leave, MemberAdded, MemberRemoved, Paused, Received,
+from .swim_events import (ConnectionReset, Contact, Down, Leave, MemberAdded, MemberRemoved, Paused, Received,
                           SendTo, Suspected, SwimSettings, Up)
 from .swim_msgs import ALIVE, DEAD, SUSPECT, Ack, Gossip, Nack, Ping, PingReq, Sync, Update
 
@@ -102,6 +102,10 @@ class Detector:
         self._advance(now)
         if isinstance(event, Received):
             self._received(event.peer, event.msg, now)
+        elif isinstance(event, Contact):
+            m = self.members.get(event.peer)
+            if m is not None and m.status != ALIVE:
+                self._tell(event.peer, m, now)
         elif isinstance(event, ConnectionReset):
             m = self.members.get(event.peer)
             if m and m.status != DEAD:

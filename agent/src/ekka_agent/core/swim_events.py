@@ -42,6 +42,13 @@ class Received:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """The peer reached us outside the detector (a new connection, a data message): if we hold
+    it suspect or dead, it is told, so it refutes and is up again at once."""
+    peer: str
+
+
+@dataclass(frozen=True)
 class ConnectionReset:
     peer: str
     reason: str = "connection reset"
