@@ -136,6 +136,16 @@ def test_contact_from_a_member_held_dead_tells_it_so_it_refutes():
     assert Up("c") in d.handle(Received("c", refute.msg), 2.02)
 
 
+def test_a_member_held_dead_is_no_witness_against_others():
+    d = detector()
+    d.handle(ConnectionReset("c"), 0.0)
+    d.handle(Received("c", m.Gossip((Update(DEAD, "b", 0, "c"), Update(SUSPECT, "d", 0, "c")))), 1.0)
+    assert d.status("b") == ALIVE and d.status("d") == ALIVE
+    d.handle(Received("c", m.Gossip((Update(ALIVE, "c", 1, "c"),))), 1.1)   # it refutes, is back
+    d.handle(Received("c", m.Gossip((Update(SUSPECT, "d", 0, "c"),))), 1.2)
+    assert d.status("d") == SUSPECT
+
+
 def test_leave_says_goodbye_to_everyone_and_they_take_it_at_once():
     d = detector()
     out = d.handle(Leave(), 0.0)

@@ -25,8 +25,9 @@ class Liveness:
         return self.d.is_up(peer)
 
     # ---------- what the rest of the core tells it ----------
-    def members(self, others, now: float) -> None:
-        """Membership's current others; the new ones start down until they answer."""
+    def members(self, others, now: float, up: bool = False) -> None:
+        """Membership's current others. New ones heard of from a running cluster (a join) start
+        up; those only remembered (restored from disk) start down until they answer."""
         cur = frozenset(others)
         if cur == self.known:
             return
@@ -35,7 +36,22 @@ class Liveness:
         for p in sorted(gone):
             self._run(MemberRemoved(p), now)
         if new:
-            self._run(MemberAdded(tuple(sorted(new)), up=False), now)
+            self._run(MemberAdded(tuple(sorted(new)), up=up), now)
+            if up:
+                for p in sorted(new):
+                    self.on_up(p, now)
+
+    def add(self, peer: str, now: float, up: bool) -> None:
+        """One member more (members() without rebuilding the whole list)."""
+        if peer not in self.known:
+            self.members(self.known | {peer}, now, up)
+
+    def forget(self, peer: str, now: float) -> None:
+        """Membership dropped the peer (removed, or we changed clusters): if it comes back, it
+        starts down again and is up once it answers."""
+        if peer in self.known:
+            self.known = self.known - {peer}
+            self._run(MemberRemoved(peer), now)
 
     def tick(self, now: float) -> None:
         self._run(Timer(), now)

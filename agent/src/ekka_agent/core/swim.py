@@ -260,10 +260,16 @@ class Detector:
 
     # ---------- messages ----------
     def _received(self, peer: str, msg, now: float) -> None:
+        # A member we hold dead has been away (paused, cut off): what it says about others is
+        # stale, often written during a partition and delivered by TCP after it healed, so its
+        # accusations are not taken until it has refuted and is back.
+        witness = peer not in self.dead
         for u in msg.table if isinstance(msg, Sync) else ():
-            self._apply(u, now, peer, from_sync=True)
+            if witness or u.status == ALIVE or u.node == self.me:
+                self._apply(u, now, peer, from_sync=True)
         for u in msg.updates:
-            self._apply(u, now, peer)
+            if witness or u.status == ALIVE or u.node == self.me:
+                self._apply(u, now, peer)
         if isinstance(msg, Ping):
             if msg.target == self.me:
                 self._send(peer, Ack, now, seq=msg.seq)
