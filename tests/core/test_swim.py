@@ -357,3 +357,25 @@ def test_messages_per_node_per_period_do_not_grow_with_n(n):
     print("N=%d: %.2f messages sent per node per period idle; a crash costs %.1f more per node "
           "(retransmit limit %d), spread to all in %.1f s" % (n, avg, sum(extra) / len(extra), limit,
                                                               net.now - t1))
+
+
+# ---------------------------------------------------------------- the glue to membership
+
+def test_liveness_keeps_the_detector_in_step_with_membership():
+    import random as _random
+    from ekka_agent.core.liveness import Liveness
+    sent, logs, ups, downs = [], [], [], []
+    lv = Liveness("a", _random.Random(1), lambda p, msg: sent.append((p, msg)),
+                  lambda lvl, text: logs.append((lvl, text)), lambda p, now: ups.append(p),
+                  lambda p, now, why: downs.append((p, why)))
+    lv.members(["b"], 0.0)                      # remembered: down until it answers
+    assert not lv.is_up("b") and ups == [] and sent and sent[0][1]["t"] == "swim.ping"
+    lv.add("c", 0.1, up=True)                   # learnt through a join: up at once
+    assert lv.is_up("c") and ups == ["c"]
+    lv.reset("c", 0.2, "connection reset")
+    assert downs == [("c", "connection reset")]
+    assert lv.on_message("b", {"t": "swim.ack", "v": 1, "seq": "x"}, 0.3)
+    assert logs[-1][0] == "warning" and "seq" in logs[-1][1]
+    assert not lv.on_message("b", {"t": "hb"}, 0.3)
+    lv.forget("c", 0.4)
+    assert lv.d.status("c") is None
