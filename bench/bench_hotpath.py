@@ -27,7 +27,6 @@ from ekka_agent.core.wire import FrameDecoder, encode as wire_encode  # noqa: E4
 # What `ekka-agent run` imports with a static config, in its own order (cli, config, runtime).
 AGENT_IMPORTS = [
     "asyncio", "logging", "argparse", "json", "ssl",
-    "pyhocon",
     "ekka_agent.config.load", "ekka_agent.config.schema",
     "ekka_agent.core.node",
     "ekka_agent.runtime.agent", "ekka_agent.runtime.control", "ekka_agent.runtime.extras",
@@ -62,7 +61,7 @@ def imports() -> None:
         prev = rss
     c.print_table("RSS while an agent's imports load, in its order (%d modules at the end; bare "
                   "interpreter %.1f MiB)" % (nmods, steps[0][1]), ["import", "RSS after", "added"], rows)
-    for m in ("asyncio", "ssl", "argparse", "logging", "pyhocon", "ekka_agent.config.load",
+    for m in ("asyncio", "ssl", "argparse", "logging", "ekka_agent.config.load",
               "ekka_agent.core.node", "ekka_agent.runtime.transport"):
         (bare, (_, after)), n = (lambda s: ((s[0][0][1], s[0][1]), s[1]))(_probe([m]))
         alone_rows.append([m, "+%.1f MiB" % (after - bare), n])
