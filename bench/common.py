@@ -179,9 +179,13 @@ class SerfNode:
         self.proc = None
 
     def start(self):
+        return self.start_with([])
+
+    def start_with(self, extra_args: list[str]):
+        """Start with more `serf agent` flags (event handlers, -retry-join, ...)."""
         self.proc = self.procs.start(
             [SERF, "agent", "-node", self.name, "-bind", self.bind, "-advertise", self.bind,
-             "-rpc-addr", self.rpc, "-log-level", "warn"], name="serf-" + self.name)
+             "-rpc-addr", self.rpc, "-log-level", "warn", *extra_args], name="serf-" + self.name)
         return self
 
     def wait_ready(self, timeout: float = 20) -> None:

@@ -1,0 +1,443 @@
+"""The failure detector: SWIM probing with Lifeguard, sans-IO (events and `now` in, actions out).
+
+Each protocol period a node probes ONE member, taken from a shuffled round-robin list: a direct
+ping; without an ack within the probe timeout, ping-req through k other members; still nothing
+by the end of the period, the member is suspected. A suspect refutes by raising its incarnation;
+otherwise it is declared dead when its suspicion times out (lifeguard.py). News of who is alive,
+suspect or dead rides on the probes themselves and, while there is news, on a short gossip round
+(piggyback.py). So what one node sends per period does not grow with the cluster.
+
+Kept from the full mesh: a reset connection is a crash, declared dead at once; a member that
+talks to us while we hold it dead is told so, refutes, and is up again at once; members we hold
+dead are pinged now and then, so a healed partition or a restarted node is found again.
+
+The member list itself belongs to membership: this module decides only who is up.
+"""
+from __future__ import annotations
+
+import random
+from typing import NamedTuple
+
+from .lifeguard import Awareness, Suspicion, suspicion_bounds
+from .piggyback import Broadcasts
+from .swim_events import (ConnectionReset, Contact, Down, Leave, MemberAdded, MemberRemoved, Paused, Received,
+                          SendTo, Suspected, SwimSettings, Up)
+from .swim_msgs import ALIVE, DEAD, SUSPECT, Ack, Gossip, Nack, Ping, PingReq, Sync, Update
+
+
+class Member(NamedTuple):
+    """Immutable, so the common state (alive at incarnation 0) is one object shared by every
+    entry of every table: a 10,000-node simulation holds 10^8 of them."""
+    status: str
+    inc: int
+    since: float = 0.0      # when it was declared dead (who still hears gossip)
+
+
+ALIVE_0 = Member(ALIVE, 0)
+
+
+class Probe:
+    __slots__ = ("target", "seq", "direct_until", "indirect", "expected_nacks", "nacks", "acked")
+
+    def __init__(self, target: str, seq: int, direct_until: float):
+        self.target, self.seq, self.direct_until = target, seq, direct_until
+        self.indirect, self.expected_nacks, self.nacks, self.acked = False, 0, 0, False
+
+
+class Detector:
+    def __init__(self, me: str, settings: SwimSettings | None = None, rng: random.Random | None = None):
+        self.me = me
+        self.s = settings or SwimSettings()
+        self.rng = rng or random.Random()
+        self.inc = 0
+        self.members: dict[str, Member] = {}
+        self.order: list[str] = []
+        self.pos = 0
+        self.seq = 0
+        self.probe: Probe | None = None
+        self.relays: dict[int, list] = {}     # our seq -> [requester, their seq, nack at, forget at]
+        self.suspicions: dict[str, Suspicion] = {}
+        self.bc = Broadcasts(self.s.retransmit_mult)
+        self.aw = Awareness(self.s.max_awareness)
+        self.told: dict[str, float] = {}      # last time a member we hold dead/suspect was told
+        self.refuted_to: dict[str, float] = {}  # last time we refuted straight to a member
+        self.next_probe = None
+        self.next_gossip = None
+        self.next_dead_probe = None
+        self.next_sync = None
+        self.dead: set[str] = set()           # members held dead (few, usually none)
+        self.dead_cursor = 0
+        self.deadline = None                  # cached next_deadline(), recomputed per event
+        self.expected_by = None
+        self.leaving = False
+        self.out: list = []
+
+    # ---------- reading ----------
+    def is_up(self, node: str) -> bool:
+        m = self.members.get(node)
+        return m is not None and m.status != DEAD
+
+    def status(self, node: str) -> str | None:
+        m = self.members.get(node)
+        return m.status if m else None
+
+    def n(self) -> int:
+        return len(self.members) + 1
+
+    def next_deadline(self) -> float | None:
+        return self.deadline
+
+    def _compute_deadline(self) -> float | None:
+        ds = [self.next_probe, self.next_gossip, self.next_dead_probe, self.next_sync]
+        if self.probe and not self.probe.indirect and not self.probe.acked:
+            ds.append(self.probe.direct_until)
+        ds += [r[2] for r in self.relays.values() if r[2] is not None]
+        ds += [r[3] for r in self.relays.values()]
+        ds += [s.deadline for s in self.suspicions.values()]
+        ds = [d for d in ds if d is not None]
+        return min(ds) if ds else None
+
+    # ---------- driving ----------
+    def handle(self, event, now: float) -> list:
+        self._advance(now)
+        if isinstance(event, Received):
+            self._received(event.peer, event.msg, now)
+        elif isinstance(event, Contact):
+            m = self.members.get(event.peer)
+            if m is not None and m.status != ALIVE:
+                self._tell(event.peer, m, now)
+        elif isinstance(event, ConnectionReset):
+            m = self.members.get(event.peer)
+            if m and m.status != DEAD:
+                self._dead(event.peer, m.inc, self.me, now, event.reason)
+        elif isinstance(event, MemberAdded):
+            self._add(event.nodes, event.up, now)
+        elif isinstance(event, MemberRemoved):
+            self._remove(event.node)
+        elif isinstance(event, Leave):
+            self.leaving = True
+            bye = (Update(DEAD, self.me, self.inc, self.me),)
+            for p, m in sorted(self.members.items()):
+                if m.status != DEAD:
+                    self.out.append(SendTo(p, Gossip(bye)))
+        self.deadline = self.expected_by = self._compute_deadline()
+        out, self.out = self.out, []
+        return out
+
+    def _advance(self, now: float) -> None:
+        if self.expected_by is not None and now - self.expected_by > self.s.pause_grace:
+            self._was_paused(now - self.expected_by)
+        if self.next_probe is None:
+            self.next_probe = now
+            self.next_sync = now + self._sync_every()
+        p = self.probe
+        if p and not p.acked and not p.indirect and now >= p.direct_until:
+            self._indirect(p, now)
+        for seq, r in list(self.relays.items()):
+            if r[2] is not None and now >= r[2]:
+                r[2] = None
+                self._send(r[0], Nack, now, seq=r[1])
+            if now >= r[3]:
+                del self.relays[seq]
+        for node, sus in list(self.suspicions.items()):
+            if now >= sus.deadline:
+                m = self.members[node]
+                self._dead(node, m.inc, self.me, now, "suspected by %d member(s), not refuted in %.1fs"
+                           % (len(sus.accusers), now - sus.start))
+        if now >= self.next_probe:
+            self._end_probe(now)
+            self._start_probe(now)
+        if self.next_gossip is not None and now >= self.next_gossip:
+            self._gossip(now)
+        if self.next_dead_probe is not None and now >= self.next_dead_probe:
+            self._probe_dead(now)
+        if now >= self.next_sync:
+            self._sync(now)
+
+    def _was_paused(self, gap: float) -> None:
+        """Our clock jumped (SIGSTOP, a stalled VM): nobody failed a probe in that time."""
+        for sus in self.suspicions.values():
+            sus.postpone(gap)
+        self.probe = None
+        self.relays.clear()
+        self.next_probe = None
+        self.out.append(Paused(gap))
+
+    # ---------- members ----------
+    def _add(self, nodes, up: bool, now: float) -> None:
+        new = [n for n in dict.fromkeys(nodes) if n != self.me and n not in self.members]
+        for node in new:
+            self.members[node] = ALIVE_0 if up else Member(DEAD, 0, -1e18)
+            if len(new) <= 8:
+                self.order.insert(self.rng.randint(0, len(self.order)), node)
+            if not up:
+                # Restored, not heard from yet: one ping now; its answer makes it refute our "dead".
+                self.dead.add(node)
+                self._ping(node, now)
+        if len(new) > 8:
+            self.order += new
+            self.rng.shuffle(self.order)
+            self.pos = 0
+        if new and not up:
+            self._arm_dead_probe(now)
+
+    def _remove(self, node: str) -> None:
+        if self.members.pop(node, None) is None:
+            return
+        i = self.order.index(node)
+        del self.order[i]
+        if i < self.pos:
+            self.pos -= 1
+        self.suspicions.pop(node, None)
+        self.dead.discard(node)
+        self.bc.drop(node)
+        self.told.pop(node, None)
+        self.refuted_to.pop(node, None)
+        if self.probe and self.probe.target == node:
+            self.probe = None
+
+    # ---------- probing ----------
+    def _period(self) -> float:
+        return self.aw.scale(self.s.probe_interval)
+
+    def _start_probe(self, now: float) -> None:
+        self.next_probe = now + self._period()
+        target = self._next_target()
+        if target is None:
+            return
+        self.seq += 1
+        self.probe = Probe(target, self.seq, now + self.aw.scale(self.s.probe_timeout))
+        first = self._charge(target)   # the buddy rule: a suspect hears it on the probe
+        self._send(target, Ping, now, first=first, seq=self.seq, target=target)
+
+    def _next_target(self) -> str | None:
+        for _ in range(len(self.order) + 1):
+            if self.pos >= len(self.order):
+                self.rng.shuffle(self.order)
+                self.pos = 0
+                if not self.order:
+                    return None
+            node = self.order[self.pos]
+            self.pos += 1
+            if self.members[node].status != DEAD:
+                return node
+        return None
+
+    def _indirect(self, p: Probe, now: float) -> None:
+        p.indirect = True
+        helpers = self._pick(self.s.indirect_checks,
+                             lambda n: n != p.target and self.members[n].status == ALIVE)
+        for h in helpers:
+            p.expected_nacks += 1
+            self._send(h, PingReq, now, seq=p.seq, target=p.target)
+
+    def _end_probe(self, now: float) -> None:
+        p, self.probe = self.probe, None
+        if p is None or p.acked or p.target not in self.members:
+            return
+        # Lifeguard: missing nacks mean our own links or CPU are the problem, not the target.
+        self.aw.apply(p.expected_nacks - p.nacks if p.expected_nacks else 1)
+        m = self.members[p.target]
+        if m.status != DEAD:
+            self._suspect(p.target, m.inc, self.me, now)
+
+    def _ping(self, node: str, now: float) -> None:
+        self.seq += 1
+        self._send(node, Ping, now, first=self._charge(node), seq=self.seq, target=node)
+
+    def _arm_dead_probe(self, now: float) -> None:
+        if self.next_dead_probe is None:
+            self.next_dead_probe = now + self.s.dead_probe_interval
+
+    def _probe_dead(self, now: float) -> None:
+        dead = sorted(self.dead)
+        if not dead:
+            self.next_dead_probe = None
+            return
+        self.dead_cursor = (self.dead_cursor + 1) % len(dead)
+        self._ping(dead[self.dead_cursor], now)
+        self.next_dead_probe = now + self.s.dead_probe_interval
+
+    # ---------- messages ----------
+    def _received(self, peer: str, msg, now: float) -> None:
+        # A member we hold dead has been away (paused, cut off): what it says about others is
+        # stale, often written during a partition and delivered by TCP after it healed, so its
+        # accusations are not taken until it has refuted and is back.
+        witness = peer not in self.dead
+        for u in msg.table if isinstance(msg, Sync) else ():
+            if witness or u.status == ALIVE or u.node == self.me:
+                self._apply(u, now, peer, from_sync=True)
+        for u in msg.updates:
+            if witness or u.status == ALIVE or u.node == self.me:
+                self._apply(u, now, peer)
+        if isinstance(msg, Ping):
+            if msg.target == self.me:
+                self._send(peer, Ack, now, seq=msg.seq)
+        elif isinstance(msg, Ack):
+            self._on_ack(msg.seq, now)
+        elif isinstance(msg, PingReq):
+            if msg.target != self.me and msg.target != peer:
+                self.seq += 1
+                t = self.aw.scale(self.s.probe_timeout)
+                self.relays[self.seq] = [peer, msg.seq, now + 0.8 * t, now + self._period()]
+                self._send(msg.target, Ping, now, seq=self.seq, target=msg.target)
+        elif isinstance(msg, Nack):
+            if self.probe and self.probe.seq == msg.seq:
+                self.probe.nacks += 1
+        elif isinstance(msg, Sync) and not msg.reply:
+            self._send(peer, Sync, now, table=self._table(), reply=True)
+        m = self.members.get(peer)
+        if m is not None and m.status != ALIVE:
+            self._tell(peer, m, now)
+
+    def _on_ack(self, seq: int, now: float) -> None:
+        p = self.probe
+        if p and p.seq == seq and not p.acked:
+            p.acked = True
+            if not p.indirect:
+                self.aw.apply(-1)
+            return
+        r = self.relays.pop(seq, None)
+        if r is not None:
+            self._send(r[0], Ack, now, seq=r[1])
+
+    def _tell(self, peer: str, m: Member, now: float) -> None:
+        """A member we hold suspect or dead is talking to us: tell it, so it refutes."""
+        if now - self.told.get(peer, -1e18) < self.s.probe_interval:
+            return
+        self.told[peer] = now
+        self._send(peer, Gossip, now, first=Update(m.status, peer, m.inc, self.me))
+
+    def _charge(self, node: str) -> Update | None:
+        m = self.members.get(node)
+        if m is None or m.status == ALIVE:
+            return None
+        return self.bc.about(node) or Update(m.status, node, m.inc, self.me)
+
+    # ---------- updates ----------
+    def _apply(self, u: Update, now: float, peer: str, from_sync: bool = False) -> None:
+        if u.node == self.me:
+            if u.status != ALIVE:
+                self._refute(u, now, peer)
+            elif u.incarnation > self.inc:
+                self.inc = u.incarnation
+            return
+        if u.status == ALIVE:
+            self._alive(u, now)
+        elif u.status == SUSPECT or from_sync:
+            # A stale table must not kill anyone outright: its dead count as accusations.
+            self._suspect(u.node, u.incarnation, u.by if not from_sync else peer, now)
+        else:
+            self._dead(u.node, u.incarnation, u.by, now, None)
+
+    def _refute(self, u: Update, now: float, peer: str) -> None:
+        if self.leaving:
+            return
+        if u.incarnation >= self.inc:
+            self.inc = u.incarnation + 1
+            self.aw.apply(1)
+            self._broadcast(Update(ALIVE, self.me, self.inc, self.me), now)
+        # Straight back to whoever brought it and whoever accused us: they hold the timer.
+        mine = Update(ALIVE, self.me, self.inc, self.me)
+        for p in sorted({peer, u.by}):
+            if p in self.members and now - self.refuted_to.get(p, -1e18) >= self.s.probe_interval:
+                self.refuted_to[p] = now
+                self._send(p, Gossip, now, first=mine)
+
+    def _alive(self, u: Update, now: float) -> None:
+        m = self.members.get(u.node)
+        if m is None or u.incarnation <= m.inc:
+            return
+        was = m.status
+        self.members[u.node] = Member(ALIVE, u.incarnation)
+        self.dead.discard(u.node)
+        self.suspicions.pop(u.node, None)
+        self.told.pop(u.node, None)
+        self._broadcast(u, now)
+        if was == DEAD:
+            self.out.append(Up(u.node))
+
+    def _suspect(self, node: str, inc: int, by: str, now: float) -> None:
+        m = self.members.get(node)
+        if m is None or inc < m.inc or m.status == DEAD:
+            return
+        if m.status == SUSPECT:
+            self.members[node] = Member(SUSPECT, inc)
+            if self.suspicions[node].confirm(by):
+                self._broadcast(Update(SUSPECT, node, inc, by), now)
+            return
+        self.members[node] = Member(SUSPECT, inc)
+        lo, hi = suspicion_bounds(self.n(), self.s.probe_interval, self.s.suspicion_min_mult,
+                                  self.s.suspicion_max_mult)
+        alive = self.n() - len(self.dead)
+        k = min(self.s.suspicion_confirmations, max(0, alive - 2))
+        self.suspicions[node] = Suspicion(by, k, lo, hi, now)
+        self._broadcast(Update(SUSPECT, node, inc, by), now)
+        self.out.append(Suspected(node, by))
+
+    def _dead(self, node: str, inc: int, by: str, now: float, reason: str | None) -> None:
+        m = self.members.get(node)
+        if m is None or inc < m.inc or m.status == DEAD:
+            return
+        self.members[node] = Member(DEAD, inc, now)
+        self.dead.add(node)
+        self.suspicions.pop(node, None)
+        if self.probe and self.probe.target == node:
+            self.probe = None
+        self._broadcast(Update(DEAD, node, inc, by), now)
+        self._arm_dead_probe(now)
+        if reason is None:
+            reason = "stopped (said goodbye)" if by == node else "declared down by %s" % by
+        self.out.append(Down(node, reason))
+
+    # ---------- dissemination ----------
+    def _broadcast(self, u: Update, now: float) -> None:
+        self.bc.add(u)
+        if self.next_gossip is None:
+            self.next_gossip = now     # news goes out at once, then every gossip_interval
+
+    def _gossip(self, now: float) -> None:
+        if not len(self.bc):
+            self.next_gossip = None
+            return
+        self.next_gossip = now + self.s.gossip_interval
+        ms = self.members
+        for p in self._pick(self.s.gossip_fanout,
+                            lambda n: ms[n].status != DEAD or now - ms[n].since < self.s.gossip_to_dead):
+            if not len(self.bc):
+                break
+            self._send(p, Gossip, now)
+
+    def _sync_every(self) -> float:
+        # memberlist's push-pull scale: past 32 members, longer in proportion to log2(n / 32).
+        n, extra = self.n(), 0
+        while n > 32:
+            n, extra = n / 2, extra + 1
+        return self.s.sync_interval * (1 + extra)
+
+    def _sync(self, now: float) -> None:
+        self.next_sync = now + self._sync_every()
+        for p in self._pick(1, lambda n: self.members[n].status == ALIVE):
+            self._send(p, Sync, now, table=self._table(), reply=False)
+
+    def _pick(self, k: int, ok) -> list:
+        """Up to k distinct random members passing ok(): a few random draws first (cheap with a
+        thousand members), a full scan only if those miss."""
+        out, order = [], self.order
+        for _ in range(3 * k + 4):
+            if len(out) == k or not order:
+                return out
+            n = order[self.rng.randrange(len(order))]
+            if n not in out and ok(n):
+                out.append(n)
+        rest = [n for n in order if n not in out and ok(n)]
+        return out + self.rng.sample(rest, min(k - len(out), len(rest)))
+
+    def _table(self) -> tuple:
+        t = [Update(m.status, n, m.inc, self.me) for n, m in sorted(self.members.items())]
+        return tuple(t) + (Update(ALIVE, self.me, self.inc, self.me),)
+
+    def _send(self, peer: str, cls, now: float, first: Update | None = None, **fields) -> None:
+        room = self.s.max_piggyback
+        ups = self.bc.take(room, self.n(), first)
+        self.out.append(SendTo(peer, cls(updates=ups, **fields)))
