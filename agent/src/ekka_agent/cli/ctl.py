@@ -31,8 +31,11 @@ class Ctl:
 
 
 def fail_reason(e: ControlError) -> str:
+    """{error,NODE} as EMQX prints it, with the detail a refused join gives ({cluster_name_mismatch,NODE,NAME})."""
     node = e.reply.get("node")
-    return "{%s,%s}" % (e.error, erl_atom(node)) if node else e.error
+    if not node:
+        return e.error
+    return "{%s}" % ",".join([e.error, erl_atom(node)] + [json.dumps(d) for d in e.reply.get("detail", [])])
 
 
 def cluster(ctl: Ctl, a) -> int:

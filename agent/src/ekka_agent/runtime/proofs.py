@@ -29,6 +29,8 @@ class Proofs:
         conn.proved = fingerprint(conn.hs.proved) if conn.hs is not None and conn.hs.proved else None
         conn.reproof = Reproof(self.t.me, conn.peer, self.t.cluster, conn.channel)
         self.live.add(conn)
+        if conn.outbound:
+            self.t.refusals.pop(conn.peer, None)
 
     def closed(self, conn) -> None:
         self.live.discard(conn)
@@ -66,12 +68,12 @@ class Proofs:
                 out.setdefault(conn.peer, set()).add(conn.proved)
         return {p: sorted(fps) for p, fps in out.items()}
 
-    def protocols(self) -> dict:
-        """{peer: the protocol version its cluster connections announced (the highest)}."""
+    def versions(self) -> dict:
+        """{peer: (protocol, agent version)} its cluster connections announced (the highest)."""
         out: dict = {}
         for conn in self.live:
-            if conn.channel == "cluster":
-                out[conn.peer] = max(out.get(conn.peer, 0), peer_protocol(conn))
+            if conn.channel == "cluster" and conn.hs is not None:
+                out[conn.peer] = max(out.get(conn.peer, (0, "")), (conn.hs.peer_protocol, conn.hs.peer_agent))
         return out
 
 

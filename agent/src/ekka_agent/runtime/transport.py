@@ -12,7 +12,7 @@ import logging
 import ssl
 
 from ..core import events as ev
-from ..core.handshake import Acceptor, Dialer, HandshakeError
+from ..core.handshake import Acceptor, Dialer, HandshakeError, refusal
 from ..core.wire import CLUSTER_MAX_FRAME, FrameError, encode
 from .framed import Closed, FramedReader, write_frame
 from .proofs import Proofs
@@ -70,6 +70,7 @@ class Transport:
         self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
         self.previous: list = []  # node.cookie_previous: also accepted from peers (reload.py changes both)
         self.proofs = Proofs(self)
+        self.refusals: dict = {}     # peer -> the HandshakeError of our last dial to it
 
     # ---------- lifecycle ----------
     async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None:
@@ -144,7 +145,7 @@ class Transport:
             self.stats["refused"] += 1
             log.warning("refused %s connection from %s: %s", channel, _fmt(addr), e)
             try:
-                write_frame(writer, {"t": "refuse", "reason": e.reason})
+                write_frame(writer, refusal(self.me, self.cluster, e))
                 await asyncio.wait_for(writer.drain(), 1)
             except _NET_ERRORS:
                 pass
@@ -184,6 +185,7 @@ class Transport:
             conn = await asyncio.wait_for(self._handshake_out(peer, "cluster"), self.connect_timeout)
         except HandshakeError as e:
             self.stats["refused"] += 1
+            self.refusals[peer] = e     # a join to this peer reports why (runtime/status.py)
             log.warning("could not connect to %s: %s", peer, e)
             return self._emit(ev.ConnectFailed(peer, e.reason))
         except _NET_ERRORS as e:
