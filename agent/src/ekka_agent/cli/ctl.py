@@ -17,7 +17,8 @@ from ..naming import NodeNameError, parse_node
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, erl_atom, erl_list, load_or_exit
 
 # Modules that add their own command groups: each has register(groups) and is imported here.
-PLUGINS: list = ["ekka_agent.cli.ctl_lock", "ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events"]
+PLUGINS: list = ["ekka_agent.cli.ctl_lock", "ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events",
+           "ekka_agent.cli.ctl_health"]
 
 
 class Ctl:
