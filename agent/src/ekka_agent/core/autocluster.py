@@ -124,6 +124,7 @@ class AutoCluster:
         self.strategy_info: dict = {}
         self.last_error = ""
         self.round_error = ""        # what went wrong in the current round (lock, discover, register)
+        self.errors = 0              # failed steps since start (a metric)
         self.last_decision = ""
         self.last_done = None
         self.waiting_status: list = []
@@ -257,7 +258,8 @@ class AutoCluster:
         self.next_run = self.deadline = None
 
     def status(self, st: dict) -> None:
-        st["discovery"] = {"enabled": self.enabled, "strategy": self.strategy}
+        st["discovery"] = {"enabled": self.enabled, "strategy": self.strategy, "rounds": self.round,
+                           "errors": self.errors}
 
     # ---------- the round ----------
     def begin(self, now: float, dry: bool = False) -> None:
@@ -376,6 +378,7 @@ class AutoCluster:
         if why != self.last_error:
             self.node.log("warning", "autocluster: %s; retrying with backoff" % why)
         self.last_error = self.round_error = why
+        self.errors += 1
         if end:
             self.finish(now)
 

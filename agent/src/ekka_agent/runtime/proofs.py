@@ -8,9 +8,12 @@ fingerprints shown by `cluster status --json` are those of the moment.
 from __future__ import annotations
 
 import logging
+import time
 
 from ..config.cookie import fingerprint
 from ..core.handshake import REPROOF_TYPES, HandshakeError, Reproof
+
+PING_TYPES = ("lping", "lpong")   # link-level round-trip probes (metrics.py), never seen by the core
 
 log = logging.getLogger("ekka.transport")
 # Peers of this protocol version or later answer a Reproof; older ones would only log it.
@@ -21,6 +24,7 @@ class Proofs:
     def __init__(self, transport):
         self.t = transport
         self.live: set = set()
+        self.on_rtt = None              # (peer, seconds) for each answered ping
 
     def accepted(self) -> list:
         return [self.t.cookie] + [c for c in self.t.previous if c != self.t.cookie]
@@ -46,7 +50,12 @@ class Proofs:
 
     def on_message(self, conn, msg) -> bool:
         """True when msg was part of a Reproof (handled here, never passed to the core)."""
-        if not isinstance(msg, dict) or msg.get("t") not in REPROOF_TYPES:
+        if not isinstance(msg, dict):
+            return False
+        if msg.get("t") in PING_TYPES:
+            self._ping(conn, msg)
+            return True
+        if msg.get("t") not in REPROOF_TYPES:
             return False
         try:
             reply, proved = conn.reproof.receive(msg, self.t.cookie, self.accepted())
@@ -59,6 +68,21 @@ class Proofs:
         if proved is not None:
             conn.proved = fingerprint(proved)
         return True
+
+    def ping_all(self) -> None:
+        """A ping on every open cluster connection whose peer answers them (protocol 2 on)."""
+        now = time.perf_counter()
+        for conn in list(self.live):
+            if conn.channel == "cluster" and peer_protocol(conn) >= REPROOF_SINCE:
+                conn.send({"t": "lping", "at": now})
+
+    def _ping(self, conn, msg: dict) -> None:
+        if msg["t"] == "lping":
+            conn.send({"t": "lpong", "at": msg.get("at")})
+        elif isinstance(msg.get("at"), float) and self.on_rtt is not None:
+            rtt = time.perf_counter() - msg["at"]
+            if 0 <= rtt < 600:     # the peer echoes our own clock; anything else is not a round trip
+                self.on_rtt(conn.peer, rtt)
 
     def by_peer(self) -> dict:
         """{peer: sorted fingerprints its open cluster connections proved}."""
