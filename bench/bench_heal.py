@@ -36,7 +36,7 @@ from harness.procs import ProcessGroup  # noqa: E402
 from harness.wait import wait_until  # noqa: E402
 from partition.helpers import one_cluster  # noqa: E402
 
-DEFAULTS = "cluster {\n  heartbeat_interval = 500ms\n  failure_timeout = 2500ms\n}\n"
+DEFAULTS = "cluster {\n  probe_interval = 500ms\n  failure_timeout = 2500ms\n}\n"
 
 
 def all_running(nodes) -> bool:

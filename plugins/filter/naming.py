@@ -15,8 +15,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ekka.cluster.plugins.module_utils._naming import (
     DEFAULT_DIST_LISTEN_MAX,
     DEFAULT_DIST_LISTEN_MIN,
+    DEFAULT_RPC_TCP_SERVER_PORT,
     NodeNameError,
     dist_port,
+    fixed_rpc_port,
     node_offset,
     parse_node,
     port_summary,
@@ -57,19 +59,28 @@ def filter_dist_port(node):
     return _wrap(dist_port, node)
 
 
-def filter_rpc_port(node):
-    """The RPC port, 5370 + offset."""
-    return _wrap(rpc_port, node)
+def _fixed_rpc(port_discovery, tcp_server_port, what):
+    try:
+        return fixed_rpc_port(str(port_discovery), _port(tcp_server_port, "rpc.tcp_server_port"))
+    except NodeNameError as e:
+        raise AnsibleFilterError("ekka.cluster.%s: %s" % (what, e))
+
+
+def filter_rpc_port(node, port_discovery="stateless", tcp_server_port=DEFAULT_RPC_TCP_SERVER_PORT):
+    """The RPC port: 5370 + offset, or tcp_server_port when port_discovery is manual."""
+    return _wrap(rpc_port, node, _fixed_rpc(port_discovery, tcp_server_port, "rpc_port"))
 
 
 def filter_cluster_ports(node, epmd=False, dist_listen_min=DEFAULT_DIST_LISTEN_MIN,
-                         dist_listen_max=DEFAULT_DIST_LISTEN_MAX):
+                         dist_listen_max=DEFAULT_DIST_LISTEN_MAX, port_discovery="stateless",
+                         tcp_server_port=DEFAULT_RPC_TCP_SERVER_PORT):
     """{node, offset, mode, ports: [{purpose, port, end}]}: every TCP port the node listens on."""
     epmd = _bool(epmd, "cluster_ports")
     lo = _port(dist_listen_min, "node.dist_listen_min")
     hi = _port(dist_listen_max, "node.dist_listen_max")
+    fixed = _fixed_rpc(port_discovery, tcp_server_port, "cluster_ports")
     try:
-        return port_summary(node, epmd, lo, hi)
+        return port_summary(node, epmd, lo, hi, fixed)
     except NodeNameError as e:
         raise AnsibleFilterError("ekka.cluster.cluster_ports: %s" % e)
 

@@ -34,16 +34,18 @@ BAD = [
     ('node { name = "ekka1@127.0.0.1", cookie = "%s" }' % ("x" * 256), "1 to 255 bytes"),
     (GOOD + "cluster.proto_dist = inet_udp", "cluster.proto_dist = 'inet_udp': must be one of inet_tcp, inet6_tcp, inet_tls"),
     (GOOD + "cluster.discovery_strategy = zeroconf", "cluster.discovery_strategy = 'zeroconf': must be one of manual"),
-    (GOOD + 'cluster.heartbeat_interval = "soon"', "cluster.heartbeat_interval = 'soon': must be a duration"),
+    (GOOD + 'cluster.probe_interval = "soon"', "cluster.probe_interval = 'soon': must be a duration"),
+    (GOOD + 'cluster.heartbeat_interval = "soon"',
+     "cluster.probe_interval = 'soon' (written as cluster.heartbeat_interval): must be a duration"),
     (GOOD + "cluster.static.seeds = [\"a@b\"]", "cluster.static.seeds = ['a@b']: must be host 'b' is neither"),
     (GOOD + "cluster.autoheel = true", "cluster.autoheel: unknown key"),
     (GOOD + "cluster.proto_dist = inet_tls", "cluster.ssl.certfile = '': must be set when cluster.proto_dist = inet_tls"),
     (GOOD + "cluster.proto_dist = inet6_tcp", "node.name 'ekka1@127.0.0.1' has an IPv4 host"),
     (GOOD + "node { epmd = true, dist_listen_min = 7000, dist_listen_max = 6000 }", "node.dist_listen_min = 7000 is above"),
-    (GOOD + "node.dist_listen_min = 99999", "node.dist_listen_min = 99999: must be an integer from 1 to 65535"),
-    (GOOD + 'cluster { heartbeat_interval = 3s, failure_timeout = 1s }', "must be longer than cluster.heartbeat_interval"),
-    ("node { name = ", "not valid HOCON"),
-    (GOOD + "node.control_socket_mode = 0400", "node.control_socket_mode = 400: must be an octal mode from 0600"),
+    (GOOD + "node.dist_listen_min = 99999", "node.dist_listen_min = '99999': must be an integer from 1 to 65535"),
+    (GOOD + 'cluster { probe_interval = 3s, failure_timeout = 1s }', "must be longer than cluster.probe_interval"),
+    ("node { name = ", "ekka.conf: line 1: expected a value, found the end of the file"),
+    (GOOD + "node.control_socket_mode = 0400", "node.control_socket_mode = '0400': must be an octal mode from 0600"),
 ]
 
 
@@ -70,7 +72,8 @@ def test_missing_file(tmp_path):
 def test_environment_overrides_with_double_underscore(tmp_path):
     r = check(tmp_path, GOOD, {"EKKA_NODE__NAME": "ekka7@10.0.0.7", "EKKA_CLUSTER__DISCOVERY_STRATEGY": "static",
                                "EKKA_CLUSTER__NAME": "prod"})
-    assert r.stdout.strip() == "config OK: node ekka7@10.0.0.7, cluster prod, discovery static"
+    assert r.stdout.splitlines() == ["config OK: node ekka7@10.0.0.7, cluster prod, discovery static",
+                                     "environment: EKKA_CLUSTER__DISCOVERY_STRATEGY, EKKA_CLUSTER__NAME, EKKA_NODE__NAME"]
 
 
 def test_emqx4_flat_form_is_read(tmp_path):
@@ -112,3 +115,43 @@ def test_with_epmd_environment_switches_mode(tmp_path):
     f.write_text('node { name = "emqx@10.0.0.1", cookie = "s3cret-cookie" }\n')
     r = subprocess.run([AGENT, "ports", "-c", str(f)], capture_output=True, text=True, env={"WITH_EPMD": "1"})
     assert "mode:   epmd" in r.stdout and "tcp/4369" in r.stdout
+
+
+def test_cookie_with_hash_from_the_environment_is_not_cut(agents):
+    """EKKA_NODE__COOKIE='Kq7vX2pL#m9RtZ4wB' is that whole secret: the node cannot join one holding
+    the cookie cut at the '#', and does join one holding the whole cookie."""
+    from ekka_agent.config.cookie import fingerprint
+    whole, cut = "Kq7vX2pL#m9RtZ4wB", "Kq7vX2pL"
+    holder_of_cut = agents.add(agents.name(1), cookie=cut)
+    from_env = agents.add(agents.name(2), env={"EKKA_NODE__COOKIE": whole})
+    holder_of_whole = agents.add(agents.name(3), cookie=whole)
+    st = json.loads(from_env.ctl("cluster", "status", "--json").stdout)
+    assert st["cookie_fingerprint"] == fingerprint(whole) != fingerprint(cut)
+    r = from_env.ctl("cluster", "join", holder_of_cut.name)
+    assert (r.returncode, r.stdout.strip()) == (1, "Failed to join the cluster: {node_down,'%s'}" % holder_of_cut.name)
+    assert from_env.ctl("cluster", "join", holder_of_whole.name).returncode == 0
+    agents.wait_running([from_env, holder_of_whole], [from_env, holder_of_whole])
+    assert holder_of_cut.running() == [holder_of_cut.name]
+
+
+def test_ports_with_rpc_port_discovery_manual(tmp_path):
+    """EMQX's rpc.port_discovery = manual: the RPC port is rpc.tcp_server_port, whatever the name."""
+    f = tmp_path / "emqx.conf"
+    f.write_text('node { name = "emqx7@10.0.0.7", cookie = "s3cret-cookie" }\n'
+                 "rpc { port_discovery = manual, tcp_server_port = 5369 }\n")
+    out = json.loads(subprocess.run([AGENT, "ports", "-c", str(f), "--json"], capture_output=True, text=True,
+                                    check=True).stdout)
+    assert [(p["purpose"], p["port"]) for p in out["ports"]] == [("dist", 4377), ("rpc", 5369)]
+
+
+def test_rpc_port_discovery_manual_nodes_cluster_on_the_fixed_port(agents):
+    """Two nodes with rpc.port_discovery = manual listen for RPC on rpc.tcp_server_port (each on its
+    own address) and reach each other there: they join and replicate a write."""
+    import socket
+    extra = "rpc { port_discovery = manual, tcp_server_port = 5369 }"
+    n1, n2 = (agents.add(agents.name(i), extra=extra) for i in (1, 2))
+    with socket.create_connection((agents.ip(1), 5369), timeout=5):
+        pass
+    assert n2.ctl("cluster", "join", n1.name).returncode == 0
+    agents.wait_running([n1, n2], [n1, n2])
+    assert n1.call("kv_put", key="k", value="v")["acked"] == [n2.name]     # replicated over RPC

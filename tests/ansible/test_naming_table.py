@@ -37,10 +37,19 @@ def _port_args(case):
     return (case["epmd"], case.get("dist_listen_min", 6369), case.get("dist_listen_max", 6369))
 
 
-@pytest.mark.parametrize("case", CASES["ports"], ids=lambda c: f"{c['node']}-epmd={c['epmd']}")
+def _rpc_args(case):
+    """rpc.port_discovery and rpc.tcp_server_port, as the filters take them."""
+    return (case.get("port_discovery", "stateless"), case.get("tcp_server_port", 5369))
+
+
+@pytest.mark.parametrize("case", CASES["ports"], ids=lambda c: f"{c['node']}-epmd={c['epmd']}-{_rpc_args(c)[0]}")
 def test_ports_agree(case, filter_module):
-    agent = naming.port_summary(case["node"], *_port_args(case))
-    plugin = filter_module.FilterModule().filters()["cluster_ports"](case["node"], *_port_args(case))
+    agent = naming.port_summary(case["node"], *_port_args(case), naming.fixed_rpc_port(*_rpc_args(case)))
+    plugin = filter_module.FilterModule().filters()["cluster_ports"](case["node"], *_port_args(case),
+                                                                     *_rpc_args(case))
+    if case.get("port_discovery"):
+        rpc = [p for p in case["ports"] if p[0] == "rpc"][0][1]
+        assert filter_module.FilterModule().filters()["rpc_port"](case["node"], *_rpc_args(case)) == rpc
     assert _ports(agent) == case["ports"]
     assert plugin == agent
     assert plugin["mode"] == ("epmd" if case["epmd"] else "ekka")

@@ -117,7 +117,7 @@ class AgentCluster:
                     cluster: str | None = None) -> str:
         return (
             "node {\n  name = %s\n  cookie = %s\n  data_dir = %s\n}\n"
-            "cluster {\n  name = %s\n  heartbeat_interval = 200ms\n  failure_timeout = 1500ms\n}\n%s\n"
+            "cluster {\n  name = %s\n  probe_interval = 200ms\n  failure_timeout = 1500ms\n}\n%s\n"
             % (json.dumps(name), json.dumps(cookie or self.cookie), json.dumps(str(data_dir)),
                json.dumps(cluster or self.cluster), extra))
 

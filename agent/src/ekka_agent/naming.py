@@ -14,6 +14,9 @@ RPC_BASE_PORT = 5370
 EPMD_PORT = 4369
 DEFAULT_DIST_LISTEN_MIN = 6369
 DEFAULT_DIST_LISTEN_MAX = 6369
+# rpc.port_discovery = manual: every node listens on rpc.tcp_server_port (EMQX's default 5369).
+DEFAULT_RPC_TCP_SERVER_PORT = 5369
+PORT_DISCOVERY = ("stateless", "manual")
 # Ekka takes the offset modulo 60000 so that 5370+offset stays a valid port.
 OFFSET_MODULO = 60000
 
@@ -98,9 +101,23 @@ def dist_port(node) -> int:
     return DIST_BASE_PORT + node_offset(node)
 
 
-def rpc_port(node) -> int:
-    """The RPC port, the same in both modes: 5370 + offset."""
-    return RPC_BASE_PORT + node_offset(node)
+def fixed_rpc_port(port_discovery: str = "stateless", tcp_server_port=DEFAULT_RPC_TCP_SERVER_PORT):
+    """EMQX's rpc.port_discovery: None for stateless (the port follows the name), or, for manual,
+    rpc.tcp_server_port, which every node of the cluster then listens on."""
+    if port_discovery not in PORT_DISCOVERY:
+        raise NodeNameError("rpc.port_discovery = %r: must be one of stateless, manual" % (port_discovery,))
+    if port_discovery == "stateless":
+        return None
+    if isinstance(tcp_server_port, bool) or not isinstance(tcp_server_port, int) or not 1 <= tcp_server_port <= 65535:
+        raise NodeNameError("rpc.tcp_server_port = %r: must be a port number from 1 to 65535" % (tcp_server_port,))
+    return tcp_server_port
+
+
+def rpc_port(node, fixed_port=None) -> int:
+    """The RPC port, the same in both modes: 5370 + offset, or the fixed port of
+    rpc.port_discovery = manual (see fixed_rpc_port)."""
+    offset = node_offset(node)
+    return fixed_port if fixed_port is not None else RPC_BASE_PORT + offset
 
 
 def check_dist_range(dist_listen_min: int, dist_listen_max: int) -> None:
@@ -115,32 +132,34 @@ def check_dist_range(dist_listen_min: int, dist_listen_max: int) -> None:
 
 
 def cluster_ports(node, epmd: bool = False, dist_listen_min: int = DEFAULT_DIST_LISTEN_MIN,
-                  dist_listen_max: int = DEFAULT_DIST_LISTEN_MAX) -> list:
+                  dist_listen_max: int = DEFAULT_DIST_LISTEN_MAX, rpc_fixed_port=None) -> list:
     """Every TCP port a node listens on, as [{'purpose', 'port', 'end'}] (end == port for one port).
 
     ekka mode: dist 4370+offset, rpc 5370+offset.
     epmd mode: the port mapper on 4369, the dist_listen_min..max range, rpc 5370+offset.
+    rpc_fixed_port (rpc.port_discovery = manual) replaces 5370+offset in both modes.
     """
+    rpc = rpc_port(node, rpc_fixed_port)
     if epmd:
         check_dist_range(dist_listen_min, dist_listen_max)
         return [
             {"purpose": "epmd", "port": EPMD_PORT, "end": EPMD_PORT},
             {"purpose": "dist", "port": dist_listen_min, "end": dist_listen_max},
-            {"purpose": "rpc", "port": rpc_port(node), "end": rpc_port(node)},
+            {"purpose": "rpc", "port": rpc, "end": rpc},
         ]
     return [
         {"purpose": "dist", "port": dist_port(node), "end": dist_port(node)},
-        {"purpose": "rpc", "port": rpc_port(node), "end": rpc_port(node)},
+        {"purpose": "rpc", "port": rpc, "end": rpc},
     ]
 
 
 def port_summary(node, epmd: bool = False, dist_listen_min: int = DEFAULT_DIST_LISTEN_MIN,
-                 dist_listen_max: int = DEFAULT_DIST_LISTEN_MAX) -> dict:
+                 dist_listen_max: int = DEFAULT_DIST_LISTEN_MAX, rpc_fixed_port=None) -> dict:
     """What `ekka-agent ports --json` prints and the `cluster_ports` filter returns."""
     parsed = parse_node(node)
     return {
         "node": str(parsed),
         "offset": node_offset(parsed),
         "mode": "epmd" if epmd else "ekka",
-        "ports": cluster_ports(parsed, epmd, dist_listen_min, dist_listen_max),
+        "ports": cluster_ports(parsed, epmd, dist_listen_min, dist_listen_max, rpc_fixed_port),
     }

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from ..control_client import AgentUnreachable, ControlClient, ControlError, socket_path
 from ..naming import NodeNameError, parse_node
-from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, erl_atom, erl_list, load_or_exit
+from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, erl_atom, erl_list, read_keys_or_exit
 
 # Modules that add their own command groups: each has register(groups) and is imported here.
 PLUGINS: list = ["ekka_agent.cli.ctl_lock", "ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events",
@@ -95,8 +96,34 @@ def kv(ctl: Ctl, a) -> int:
     return EXIT_OK
 
 
+# argparse looks each of its own words up in gettext's catalogues, a file search per word and
+# per sub-parser (about a third of ekka-ctl's start-up); its words stay English as ours are.
+argparse._ = lambda message: message
+argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help text sized from $COLUMNS: argparse's default asks shutil for the terminal size, and
+    importing shutil (with bz2 and lzma) for each command is a good part of ekka-ctl's start-up."""
+
+    def __init__(self, prog):
+        try:
+            width = int(os.environ.get("COLUMNS", "")) - 2
+        except ValueError:
+            width = 78
+        super().__init__(prog, width=width if width > 20 else 78)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every parser and sub-parser of ekka-ctl uses _Formatter."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="ekka-ctl", description="Control a running ekka agent")
+    p = _Parser(prog="ekka-ctl", description="Control a running ekka agent")
     p.add_argument("-c", "--config", required=True, help="the agent's config file (finds its control socket)")
     groups = p.add_subparsers(dest="group", required=True)
     cl = groups.add_parser("cluster", help="cluster membership")
@@ -131,7 +158,8 @@ def main(argv=None) -> int:
         except NodeNameError as e:
             print("ekka-ctl: %s" % e, file=sys.stderr)
             return EXIT_USAGE
-    cfg = load_or_exit(a.config, "ekka-ctl")
+    # Only what finds the agent: the control socket's directory and the node's name.
+    cfg = read_keys_or_exit(a.config, ("node.data_dir", "node.name"), "ekka-ctl")
     ctl = Ctl(ControlClient(socket_path(cfg["node.data_dir"])))
     try:
         return a.run(ctl, a)

@@ -13,30 +13,25 @@ meanwhile, COMMAND gets SIGTERM.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import re
-import signal
-import subprocess
 import sys
 
-from ..client import Lock, LockClient, LockError, NotAcquired
+from ..config.types import parse_duration_ms
 from ..core.lock_config import STRATEGIES
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 CTL_OWNER = "ekka-ctl"
 USAGE_ERRORS = ("bad_argument", "not_configured")   # exit 2: the call or the config is wrong
-_DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
 def seconds(v: str) -> float:
-    """'15s', '500ms', '2m', or a bare number of seconds."""
-    m = _DUR.match(v)
-    if not m:
-        import argparse
-        raise argparse.ArgumentTypeError("%r: must be a duration such as 500ms, 15s or 2m" % v)
-    return float(m.group(1)) * _UNIT[m.group(2) or "s"]
+    """'15s', '500ms', '2m', '1h30m' (the config's duration forms), or a bare number of seconds."""
+    try:
+        return parse_duration_ms(v, bare_unit="s") / 1000
+    except ValueError as e:
+        raise argparse.ArgumentTypeError("%r: must be %s (a bare number is seconds)" % (v, e)) from None
 
 
 def register(groups, _cluster_subparsers) -> None:
@@ -65,6 +60,7 @@ def register(groups, _cluster_subparsers) -> None:
 
 
 def lock(ctl, a) -> int:
+    from ..client import LockClient, LockError, NotAcquired
     path = ctl.client.path
     try:
         if a.action == "acquire":
@@ -104,6 +100,10 @@ def lock(ctl, a) -> int:
 
 
 def run_locked(path: str, a) -> int:
+    import signal
+    import subprocess
+
+    from ..client import Lock
     argv = a.command[1:] if a.command and a.command[0] == "--" else a.command
     if not argv:
         print("ekka-ctl lock run: no command given (ekka-ctl lock run NAME -- COMMAND ARGS)", file=sys.stderr)

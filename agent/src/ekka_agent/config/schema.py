@@ -44,9 +44,13 @@ SCHEMA = [
     Key("cluster.ssl.cacertfile", t.existing_file, "", "inet_tls: CA bundle that peers' certificates must chain to"),
     Key("cluster.ssl.expiry_warning", t.duration_ms, "30d", "inet_tls: alarm when a certificate or CA ends sooner"),
     Key("cluster.ssl.verify", t.enum("verify_peer", "verify_none"), "verify_peer", "inet_tls: check the peer's certificate"),
-    Key("cluster.heartbeat_interval", t.duration_ms, "500ms", "how often a node tells each peer it is alive"),
+    Key("cluster.probe_interval", t.duration_ms, "500ms",
+        "how often a node tells each peer it is alive (was cluster.heartbeat_interval)"),
     Key("cluster.failure_timeout", t.duration_ms, "2500ms", "silence after which a peer is marked down"),
     Key("cluster.connect_timeout", t.duration_ms, "2s", "TCP connect and handshake limit"),
+    Key("rpc.port_discovery", t.enum("stateless", "manual"), "stateless",
+        "stateless: RPC port 5370 + node offset; manual: rpc.tcp_server_port on every node"),
+    Key("rpc.tcp_server_port", t.port, 5369, "the RPC port of every node when rpc.port_discovery = manual"),
 
     Key("cluster.static.seeds", t.node_list, [], "static: the nodes of the cluster"),
 
@@ -109,8 +113,8 @@ SCHEMA = [
 
 BY_PATH = {k.path: k for k in SCHEMA}
 
-# EMQX 4 (cuttlefish) keys that mean one of ours, with a converter from the flat string.
-LEGACY_KEYS = {
-    "cluster.discovery": "cluster.discovery_strategy",
-    "cluster.dns.type": "cluster.dns.record_type",
-}
+# Keys that take a list: from the environment, a comma-separated value or an array.
+LIST_KEYS = frozenset(k.path for k in SCHEMA
+                      if k.check in (t.node_list, t.string_list, t.port_list, etcd_urls, t.hooks, cookie_list))
+# Keys holding file paths: EMQX expands ${VAR} in these even inside quotes (${EMQX_ETC_DIR}/certs/...).
+PATH_KEYS = frozenset(k.path for k in SCHEMA if k.check in (t.path, t.existing_file))

@@ -20,7 +20,7 @@ class Settings:
     def from_config(cls, cfg) -> "Settings":
         return cls(
             cluster_name=cfg["cluster.name"],
-            heartbeat_interval=cfg["cluster.heartbeat_interval"] / 1000,
+            heartbeat_interval=cfg["cluster.probe_interval"] / 1000,
             failure_timeout=cfg["cluster.failure_timeout"] / 1000,
             connect_timeout=cfg["cluster.connect_timeout"] / 1000,
         )

@@ -1,11 +1,9 @@
-"""Config rules of discovery that tie keys together (registered with config/load.py)."""
+"""Config rules of discovery that tie keys together; config/load.py lists this among its cross-checks."""
 from __future__ import annotations
 
-from ..config.load import register_cross_check
 from ..naming import parse_node
 
 
-@register_cross_check
 def discovery_checks(v: dict) -> list:
     s = v["cluster.discovery_strategy"]
     out = []

@@ -31,6 +31,7 @@ class Agent:
         self.cfg = cfg
         self.name = cfg["node.name"]
         self.node = naming.parse_node(self.name)
+        self.rpc_fixed = naming.fixed_rpc_port(cfg["rpc.port_discovery"], cfg["rpc.tcp_server_port"])
         self.data_dir = cfg["node.data_dir"]
         self.core = None
         self.transport = None
@@ -70,7 +71,7 @@ class Agent:
             await x.start()
         self.feed(ev.Start())
         log.info("node %s up: cluster port %d, rpc port %d, cluster %s", self.name, self.cluster_port,
-                 naming.rpc_port(self.node), self.cfg["cluster.name"])
+                 naming.rpc_port(self.node, self.rpc_fixed), self.cfg["cluster.name"])
 
     def _listen_host(self) -> str:
         if self.node.family != "fqdn":
@@ -78,7 +79,7 @@ class Agent:
         return "::" if self.cfg["cluster.proto_dist"] == "inet6_tcp" else "0.0.0.0"
 
     async def _listen(self) -> None:
-        host, rpc = self._listen_host(), naming.rpc_port(self.node)
+        host, rpc = self._listen_host(), naming.rpc_port(self.node, self.rpc_fixed)
         if self.cfg["node.epmd"]:
             lo, hi = self.cfg["node.dist_listen_min"], self.cfg["node.dist_listen_max"]
             for port in range(lo, hi + 1):
@@ -107,7 +108,7 @@ class Agent:
     async def _resolve(self, peer: str, channel: str):
         p = naming.parse_node(peer)
         if channel == "rpc":
-            return p.host, naming.rpc_port(p)
+            return p.host, naming.rpc_port(p, self.rpc_fixed)
         if self.cfg["node.epmd"]:
             return p.host, await epmd.port_please(p.name, p.host)
         return p.host, naming.dist_port(p)

@@ -9,6 +9,7 @@ other cluster's name, incompatible_version with both sides' versions.
 """
 from __future__ import annotations
 
+from ..config.cookie import fingerprint
 from ..core import versions
 
 JOIN_ERRORS = {"bad_cookie": "bad_cookie", "cluster_name": "cluster_name_mismatch",
@@ -39,6 +40,7 @@ def _status(agent, st: dict) -> None:
     t = agent.transport
     proved, peers = t.proofs.by_peer(), t.proofs.versions()
     mine = versions.agent_version()
+    st["cookie_fingerprint"] = fingerprint(t.cookie)     # the cookie this node proves with now
     for m in st.get("members", []):
         n = m["node"]
         if n == agent.name:
