@@ -43,6 +43,9 @@ def test_rolling_upgrade_from_the_previous_release_keeps_one_cluster(agents, pre
     argv, env = previous_release
     nodes = [agents.add(agents.name(i), start=False) for i in (1, 2, 3)]
     for n in nodes:
+        # The config the old release understands (it knows heartbeat_interval, not probe_interval); the
+        # upgrade keeps it, as a package upgrade keeps the config file.
+        n.conf.write_text(n.conf.read_text().replace("probe_interval", "heartbeat_interval"))
         n.agent_argv, n.env = argv, env
         n.start()
     assert "protocol" not in nodes[0].status()["members"][0]       # it is the old agent
