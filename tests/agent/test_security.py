@@ -12,7 +12,7 @@ def test_wrong_cookie_is_refused_and_logged(agents):
     n1 = agents.add(agents.name(1))
     intruder = agents.add(agents.name(2), cookie="another-secret-cookie")
     r = intruder.ctl("cluster", "join", n1.name)
-    assert (r.returncode, r.stdout.strip()) == (1, "Failed to join the cluster: {node_down,'%s'}" % n1.name)
+    assert (r.returncode, r.stdout.strip()) == (1, "Failed to join the cluster: {bad_cookie,'%s'}" % n1.name)
     wait_until(lambda: "does not hold our cookie" in n1.proc.stderr(), 5, message="n1 to log the refusal")
     assert agents.ip(2) in n1.proc.stderr()          # with the peer's address
     assert n1.running() == [n1.name]
@@ -23,7 +23,8 @@ def test_another_clusters_name_is_refused(agents):
     n1 = agents.add(agents.name(1))
     other = agents.add(agents.name(2), cluster="othercl")
     r = other.ctl("cluster", "join", n1.name)
-    assert r.returncode == 1 and "node_down" in r.stdout
+    assert (r.returncode, r.stdout.strip()) == (1, "Failed to join the cluster: {cluster_name_mismatch,'%s',"
+                                                   "\"testcl\"}" % n1.name)
     wait_until(lambda: "is in cluster 'othercl', not 'testcl'" in n1.proc.stderr() + other.proc.stderr(), 5,
                message="the cluster-name refusal in a log")
 

@@ -6,6 +6,7 @@ import datetime
 import signal
 import socket
 import ssl
+import urllib.request
 
 from harness.wait import wait_until
 from harness.watch import ClusterWatcher
@@ -39,7 +40,8 @@ def test_expiring_certificate_alarm_and_reload_to_a_new_one(agents, certs):
     f1 = certs.issue("n1", agents.ip(1), not_after=soon)
     f2 = certs.issue("n2", agents.ip(2))
     n1 = agents.add(agents.name(1), extra=_tls(f1))
-    n2 = agents.add(agents.name(2), extra=_tls(f2))
+    # n2 also serves its HTTP endpoint over TLS with the cluster's certificate.
+    n2 = agents.add(agents.name(2), extra=_tls(f2) + '\nhttp { listen = "%s:8081", ssl.enable = true }' % agents.ip(2))
     assert n2.ctl("cluster", "join", n1.name).returncode == 0
     agents.wait_running([n1, n2], [n1, n2])
 
@@ -47,6 +49,10 @@ def test_expiring_certificate_alarm_and_reload_to_a_new_one(agents, certs):
     assert "expires in 5.0 days" in alarm["message"] and str(f1.cert) in alarm["message"]
     assert {c["role"] for c in n1.status()["certificates"]} == {"cert", "ca"}
     assert _expiry_alarms(n2) == []
+    https = ssl.create_default_context(cafile=str(certs.ca_pem))
+    https.check_hostname = False
+    with urllib.request.urlopen("https://%s:8081/status" % agents.ip(2), context=https, timeout=10) as r:
+        assert r.status == 200
     assert _presented(agents.ip(1), 4371, certs.client) == _der(f1.cert)
 
     with ClusterWatcher([n1, n2]) as w:

@@ -25,13 +25,14 @@ class AgentNode:
         self.host = host          # a harness.netns.Host, or None for the root namespace
         self.env = env or {}
         self.proc = None
+        self.agent_argv = [AGENT]  # another release's agent: [python, "-m", "ekka_agent.cli.agent"] + env
 
     def __repr__(self) -> str:
         return "<AgentNode %s>" % self.name
 
     # ---- process ----
     def start(self, wait: bool = True) -> "AgentNode":
-        argv = [AGENT, "run", "-c", str(self.conf)]
+        argv = [*self.agent_argv, "run", "-c", str(self.conf)]
         procs = self.cluster.procs
         n = self.name.split("@")[0]
         if self.host is not None:

@@ -18,7 +18,8 @@ from ..naming import NodeNameError, parse_node
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, erl_atom, erl_list, read_keys_or_exit
 
 # Modules that add their own command groups: each has register(groups) and is imported here.
-PLUGINS: list = ["ekka_agent.cli.ctl_lock", "ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events"]
+PLUGINS: list = ["ekka_agent.cli.ctl_lock", "ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events",
+           "ekka_agent.cli.ctl_health"]
 
 
 class Ctl:
@@ -32,8 +33,11 @@ class Ctl:
 
 
 def fail_reason(e: ControlError) -> str:
+    """{error,NODE} as EMQX prints it, with the detail a refused join gives ({cluster_name_mismatch,NODE,NAME})."""
     node = e.reply.get("node")
-    return "{%s,%s}" % (e.error, erl_atom(node)) if node else e.error
+    if not node:
+        return e.error
+    return "{%s}" % ",".join([e.error, erl_atom(node)] + [json.dumps(d) for d in e.reply.get("detail", [])])
 
 
 def cluster(ctl: Ctl, a) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from ..naming import DEFAULT_DIST_LISTEN_MAX, DEFAULT_DIST_LISTEN_MIN
+from ..core.http_config import listen_address
 from ..etcd_url import etcd_urls
 from ..strategies import DISCOVERY_STRATEGIES, LOCK_STRATEGIES
 from . import types as t
@@ -28,6 +29,12 @@ SCHEMA = [
     Key("node.dist_listen_max", t.port, DEFAULT_DIST_LISTEN_MAX, "epmd mode: highest cluster port"),
     Key("node.max_frame_size", t.byte_size, "64MB", "largest frame accepted on the RPC port"),
     Key("node.control_socket_mode", t.file_mode, "0660", "permissions of the control socket (octal)"),
+
+    Key("http.listen", listen_address, UNSET, "HTTP /status, /ready, /metrics, /api/v1 endpoint, e.g. 127.0.0.1:8081 (unset = off)"),
+    Key("http.ssl.enable", t.boolean, False, "http: serve HTTPS (with http.ssl.certfile/keyfile, else cluster.ssl's)"),
+    Key("http.ssl.certfile", t.existing_file, "", "http: the endpoint's own certificate (PEM)"),
+    Key("http.ssl.keyfile", t.existing_file, "", "http: its private key (PEM)"),
+    Key("http.token_file", t.path, "", "http: file with the bearer token POST actions need (unset = POST refused)"),
 
     Key("cluster.name", t.simple_name, "ekkacl", "cluster name; peers with another name are refused"),
     Key("cluster.discovery_strategy", t.enum(*DISCOVERY_STRATEGIES), "manual",

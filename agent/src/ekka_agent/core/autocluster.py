@@ -61,6 +61,7 @@ class AutoCluster(Component):
         self.strategy_info: dict = {}
         self.last_error = ""
         self.round_error = ""        # what went wrong in the current round (lock, discover, register)
+        self.errors = 0              # failed steps since start (a metric)
         self.last_decision = ""
         self.last_done = None
         self.waiting_status: list = []
@@ -198,7 +199,8 @@ class AutoCluster(Component):
         self.next_run = self.deadline = None
 
     def status(self, st: dict) -> None:
-        st["discovery"] = {"enabled": self.enabled, "strategy": self.strategy}
+        st["discovery"] = {"enabled": self.enabled, "strategy": self.strategy, "rounds": self.round,
+                           "errors": self.errors}
 
     # ---------- the round ----------
     def begin(self, now: float, dry: bool = False) -> None:
@@ -304,6 +306,7 @@ class AutoCluster(Component):
         if why != self.last_error:
             self.ctx.log("warning", "autocluster: %s; retrying with backoff" % why)
         self.last_error = self.round_error = why
+        self.errors += 1
         if end:
             self.finish(now)
 

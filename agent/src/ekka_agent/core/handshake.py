@@ -19,27 +19,52 @@ import hashlib
 import hmac
 import secrets
 
-# 1: the first release (0.1.0). 2: the dialer states its version too; Reproof after a reload.
-VERSION = 2
+from . import versions
+
+VERSION = versions.PROTOCOL
 
 
 class HandshakeError(Exception):
-    """reason is one of bad_cookie, cluster_name, wrong_node, protocol; peer as far as known."""
+    """reason is one of bad_cookie, cluster_name, incompatible_version, wrong_node, protocol; peer as
+    far as known; detail: the other cluster's name, or both sides' versions."""
 
-    def __init__(self, reason: str, text: str, peer: str | None = None):
+    def __init__(self, reason: str, text: str, peer: str | None = None, detail: dict | None = None):
         self.reason = reason
         self.peer = peer
+        self.detail = detail or {}
         super().__init__(text)
+
+
+def _check_versions(peer: str, msg: dict, hs) -> None:
+    """Record what the peer announced on hs; raise when no protocol is common to both."""
+    hs.peer_vmin, hs.peer_protocol, hs.peer_agent = versions.peer_versions(msg)
+    if not versions.compatible(hs.peer_vmin, hs.peer_protocol):
+        theirs = versions.describe(hs.peer_vmin, hs.peer_protocol, hs.peer_agent)
+        raise HandshakeError("incompatible_version", "peer %s runs %s; this node runs %s: no common protocol"
+                             % (peer, theirs, versions.ours()), peer, {"theirs": theirs, "ours": versions.ours()})
+
+
+def _refused(peer: str, msg: dict, me_cluster: str) -> HandshakeError:
+    """The error for a refuse message from the other side."""
+    reason = str(msg.get("reason"))
+    if reason == "cluster_name":
+        return HandshakeError("cluster_name", "peer %s is in cluster %r, not %r" % (peer, msg.get("cluster"),
+                              me_cluster), peer, {"name": msg.get("cluster")})
+    if reason == "incompatible_version":
+        vmin, v, agent = versions.peer_versions(msg)
+        theirs = versions.describe(vmin, v, agent)
+        return HandshakeError(reason, "peer %s refused us: it runs %s; this node runs %s: no common protocol"
+                              % (peer, theirs, versions.ours()), peer, {"theirs": theirs, "ours": versions.ours()})
+    return HandshakeError(reason, "peer %s refused us: %s" % (peer, reason), peer)
+
+
+def refusal(me: str, cluster: str, e: HandshakeError) -> dict:
+    """What to tell the other side when we refuse it, so both sides log why."""
+    return dict(versions.announce(), t="refuse", reason=e.reason, node=me, cluster=cluster)
 
 
 def _mac(cookie: str, role: str, *parts: str) -> str:
     return hmac.new(cookie.encode(), "|".join((role,) + parts).encode(), hashlib.sha256).hexdigest()
-
-
-def _protocol(msg: dict) -> int:
-    """The peer's protocol version; the first release sent none in its auth message."""
-    v = msg.get("v", 1)
-    return v if isinstance(v, int) and not isinstance(v, bool) else 0
 
 
 def _proved_with(cookies, mac, role: str, *parts: str) -> str | None:
@@ -59,27 +84,23 @@ class Acceptor:
         self.nonce = secrets.token_hex(16)
         self.peer = None
         self.proved = None
-        self.peer_protocol = 1
+        self.peer_vmin, self.peer_protocol, self.peer_agent = 1, 1, versions.FIRST_RELEASE
 
     def start(self) -> dict:
-        return {"t": "hello", "v": VERSION, "node": self.me, "cluster": self.cluster,
+        return {"t": "hello", **versions.announce(), "node": self.me, "cluster": self.cluster,
                 "chan": self.channel, "nonce": self.nonce}
 
     def receive(self, msg: dict) -> dict:
         """Check the dialer's auth; returns the ok message or raises HandshakeError."""
         if msg.get("t") == "refuse":
-            peer = str(msg.get("node"))
-            if msg.get("reason") == "cluster_name":
-                raise HandshakeError("cluster_name", "peer %s is in cluster %r, not %r"
-                                     % (peer, msg.get("cluster"), self.cluster), peer)
-            raise HandshakeError(str(msg.get("reason")), "peer %s refused us: %s" % (peer, msg.get("reason")), peer)
+            raise _refused(str(msg.get("node")), msg, self.cluster)
         if msg.get("t") != "auth" or not all(isinstance(msg.get(k), str) for k in ("node", "cluster", "nonce", "mac")):
             raise HandshakeError("protocol", "expected an auth message")
         self.peer = msg["node"]
-        self.peer_protocol = _protocol(msg)
         if msg["cluster"] != self.cluster:
             raise HandshakeError("cluster_name", "peer %s is in cluster %r, not %r"
-                                 % (self.peer, msg["cluster"], self.cluster), self.peer)
+                                 % (self.peer, msg["cluster"], self.cluster), self.peer, {"name": msg["cluster"]})
+        _check_versions(self.peer, msg, self)
         self.proved = _proved_with(self.accepted, msg["mac"], "dialer", self.nonce, msg["nonce"], self.peer,
                                    self.me, self.cluster, self.channel)
         if self.proved is None:
@@ -95,7 +116,7 @@ class Dialer:
         self.nonce = secrets.token_hex(16)
         self.peer = None
         self.proved = None
-        self.peer_protocol = 1
+        self.peer_vmin, self.peer_protocol, self.peer_agent = 1, 1, versions.FIRST_RELEASE
         self._their_nonce = None
 
     def receive_hello(self, msg: dict) -> dict:
@@ -107,23 +128,23 @@ class Dialer:
                                  self.peer)
         if msg.get("cluster") != self.cluster:
             raise HandshakeError("cluster_name", "peer %s is in cluster %r, not %r"
-                                 % (self.peer, msg.get("cluster"), self.cluster), self.peer)
+                                 % (self.peer, msg.get("cluster"), self.cluster), self.peer,
+                                 {"name": msg.get("cluster")})
+        _check_versions(self.peer, msg, self)
         if msg.get("chan") != self.channel:
             raise HandshakeError("protocol", "peer port serves %r, not %r" % (msg.get("chan"), self.channel), self.peer)
         self._their_nonce = msg["nonce"]
-        self.peer_protocol = _protocol(msg)
-        return {"t": "auth", "v": VERSION, "node": self.me, "cluster": self.cluster, "nonce": self.nonce,
+        return {"t": "auth", **versions.announce(), "node": self.me, "cluster": self.cluster, "nonce": self.nonce,
                 "mac": _mac(self.cookie, "dialer", msg["nonce"], self.nonce, self.me, self.peer, self.cluster,
                             self.channel)}
 
     def refusal(self, e: HandshakeError) -> dict:
         """What to tell the acceptor when its hello does not suit us, so both sides log why."""
-        return {"t": "refuse", "reason": e.reason, "node": self.me, "cluster": self.cluster}
+        return refusal(self.me, self.cluster, e)
 
     def receive_ok(self, msg: dict) -> str:
         if msg.get("t") == "refuse":
-            raise HandshakeError(msg.get("reason", "refused"), "peer %s refused us: %s"
-                                 % (self.peer, msg.get("reason")), self.peer)
+            raise _refused(self.peer, msg, self.cluster)
         if msg.get("t") == "ok":
             self.proved = _proved_with(self.accepted, msg.get("mac"), "acceptor", self.nonce, self._their_nonce,
                                        self.peer, self.me, self.cluster, self.channel)

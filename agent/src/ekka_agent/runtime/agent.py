@@ -172,10 +172,7 @@ class Agent:
         self.waiting[rid] = fut
         self.feed(ev.Command(rid, cmd, args))
         try:
-            r = await asyncio.wait_for(fut, timeout)
-            if cmd == "status" and r.get("ok"):
-                decorate(self, r["result"])
-            return r
+            return decorate(self, cmd, await asyncio.wait_for(fut, timeout))
         except asyncio.TimeoutError:
             self.waiting.pop(rid, None)
             return {"ok": False, "error": "timeout", "message": "the agent did not finish %r in %ss" % (cmd, timeout)}

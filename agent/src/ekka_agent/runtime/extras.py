@@ -13,6 +13,7 @@ EXTRAS: list = [
     "ekka_agent.runtime.etcd_locks",
     "ekka_agent.runtime.reload",    # SIGHUP: cookies and TLS files re-read (issue 10)
     "ekka_agent.runtime.certs",     # certificate expiry alarm (issue 10)
+    "ekka_agent.runtime.http",      # HTTP status, readiness, metrics and actions (issue 11)
 ]
 
 

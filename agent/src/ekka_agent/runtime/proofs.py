@@ -8,9 +8,12 @@ fingerprints shown by `cluster status --json` are those of the moment.
 from __future__ import annotations
 
 import logging
+import time
 
 from ..config.cookie import fingerprint
 from ..core.handshake import REPROOF_TYPES, HandshakeError, Reproof
+
+PING_TYPES = ("lping", "lpong")   # link-level round-trip probes (metrics.py), never seen by the core
 
 log = logging.getLogger("ekka.transport")
 # Peers of this protocol version or later answer a Reproof; older ones would only log it.
@@ -21,6 +24,7 @@ class Proofs:
     def __init__(self, transport):
         self.t = transport
         self.live: set = set()
+        self.on_rtt = None              # (peer, seconds) for each answered ping
 
     def accepted(self) -> list:
         return [self.t.cookie] + [c for c in self.t.previous if c != self.t.cookie]
@@ -29,6 +33,8 @@ class Proofs:
         conn.proved = fingerprint(conn.hs.proved) if conn.hs is not None and conn.hs.proved else None
         conn.reproof = Reproof(self.t.me, conn.peer, self.t.cluster, conn.channel)
         self.live.add(conn)
+        if conn.outbound:
+            self.t.refusals.pop(conn.peer, None)
 
     def closed(self, conn) -> None:
         self.live.discard(conn)
@@ -38,13 +44,18 @@ class Proofs:
         n = 0
         for conn in list(self.live):
             if peer_protocol(conn) >= REPROOF_SINCE:
-                conn.send(conn.reproof.start())
+                conn.send_link(conn.reproof.start())
                 n += 1
         return n
 
     def on_message(self, conn, msg) -> bool:
         """True when msg was part of a Reproof (handled here, never passed to the core)."""
-        if not isinstance(msg, dict) or msg.get("t") not in REPROOF_TYPES:
+        if not isinstance(msg, dict):
+            return False
+        if msg.get("t") in PING_TYPES:
+            self._ping(conn, msg)
+            return True
+        if msg.get("t") not in REPROOF_TYPES:
             return False
         try:
             reply, proved = conn.reproof.receive(msg, self.t.cookie, self.accepted())
@@ -53,10 +64,25 @@ class Proofs:
             conn.close()
             return True
         if reply is not None:
-            conn.send(reply)
+            conn.send_link(reply)
         if proved is not None:
             conn.proved = fingerprint(proved)
         return True
+
+    def ping_all(self) -> None:
+        """A ping on every open cluster connection whose peer answers them (protocol 2 on)."""
+        now = time.perf_counter()
+        for conn in list(self.live):
+            if conn.channel == "cluster" and peer_protocol(conn) >= REPROOF_SINCE:
+                conn.send_link({"t": "lping", "at": now})
+
+    def _ping(self, conn, msg: dict) -> None:
+        if msg["t"] == "lping":
+            conn.send_link({"t": "lpong", "at": msg.get("at")})
+        elif isinstance(msg.get("at"), float) and self.on_rtt is not None:
+            rtt = time.perf_counter() - msg["at"]
+            if 0 <= rtt < 600:     # the peer echoes our own clock; anything else is not a round trip
+                self.on_rtt(conn.peer, rtt)
 
     def by_peer(self) -> dict:
         """{peer: sorted fingerprints its open cluster connections proved}."""
@@ -66,12 +92,12 @@ class Proofs:
                 out.setdefault(conn.peer, set()).add(conn.proved)
         return {p: sorted(fps) for p, fps in out.items()}
 
-    def protocols(self) -> dict:
-        """{peer: the protocol version its cluster connections announced (the highest)}."""
+    def versions(self) -> dict:
+        """{peer: (protocol, agent version)} its cluster connections announced (the highest)."""
         out: dict = {}
         for conn in self.live:
-            if conn.channel == "cluster":
-                out[conn.peer] = max(out.get(conn.peer, 0), peer_protocol(conn))
+            if conn.channel == "cluster" and conn.hs is not None:
+                out[conn.peer] = max(out.get(conn.peer, (0, "")), (conn.hs.peer_protocol, conn.hs.peer_agent))
         return out
 
 

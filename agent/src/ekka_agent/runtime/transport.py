@@ -13,8 +13,8 @@ import ssl
 from typing import Protocol
 
 from ..core import events as ev
-from ..core.handshake import Acceptor, Dialer, HandshakeError
-from ..core.messages import Message, MessageError, Refuse, from_wire, to_wire
+from ..core.handshake import Acceptor, Dialer, HandshakeError, refusal
+from ..core.messages import Message, MessageError, from_wire, to_wire
 from ..core.wire import CLUSTER_MAX_FRAME, FrameError, encode
 from .framed import Closed, FramedReader, write_frame
 from .proofs import Proofs
@@ -35,6 +35,10 @@ class Conn:
 
     def send(self, msg: Message) -> None:
         self.q.put_nowait(encode(to_wire(msg)))
+
+    def send_link(self, obj: dict) -> None:
+        """A link-level message of the runtime's own (re-proof, link ping): never seen by the core."""
+        self.q.put_nowait(encode(obj))
 
     async def write_loop(self) -> None:
         try:
@@ -85,6 +89,7 @@ class TcpTransport:
         self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
         self.previous: list = []  # node.cookie_previous: also accepted from peers (reload.py changes both)
         self.proofs = Proofs(self)
+        self.refusals: dict = {}     # peer -> the HandshakeError of our last dial to it
 
     # ---------- lifecycle ----------
     async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None:
@@ -159,7 +164,7 @@ class TcpTransport:
             self.stats["refused"] += 1
             log.warning("refused %s connection from %s: %s", channel, _fmt(addr), e)
             try:
-                write_frame(writer, to_wire(Refuse(e.reason)))
+                write_frame(writer, refusal(self.me, self.cluster, e))
                 await asyncio.wait_for(writer.drain(), 1)
             except _NET_ERRORS:
                 pass
@@ -199,6 +204,7 @@ class TcpTransport:
             conn = await asyncio.wait_for(self._handshake_out(peer, "cluster"), self.connect_timeout)
         except HandshakeError as e:
             self.stats["refused"] += 1
+            self.refusals[peer] = e     # a join to this peer reports why (runtime/status.py)
             log.warning("could not connect to %s: %s", peer, e)
             return self._emit(ev.ConnectFailed(peer, e.reason))
         except _NET_ERRORS as e:
