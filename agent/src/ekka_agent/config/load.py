@@ -141,7 +141,7 @@ def validate(raw: dict, source: str = "") -> Config:
         try:
             values[k.path] = k.check(raw[k.path])
         except ValueError as e:
-            shown = "<hidden>" if k.path == "node.cookie" else repr(raw[k.path])
+            shown = "<hidden>" if k.path in ("node.cookie", "node.cookie_previous") else repr(raw[k.path])
             problems.append("%s = %s: must be %s" % (k.path, shown, e))
     if not problems:
         problems.extend(cross_checks(values))

@@ -10,6 +10,7 @@ from collections import namedtuple
 from ..naming import DEFAULT_DIST_LISTEN_MAX, DEFAULT_DIST_LISTEN_MIN
 from ..core.lock_config import etcd_urls
 from . import types as t
+from .cookie import cookie_list
 
 REQUIRED = object()   # no default: the key must be set
 UNSET = None          # optional, off when not set
@@ -19,6 +20,7 @@ Key = namedtuple("Key", "path check default doc")
 SCHEMA = [
     Key("node.name", t.node_name, REQUIRED, "this node's name, name@host (host an IP address or FQDN)"),
     Key("node.cookie", t.cookie, REQUIRED, "shared secret proving membership; never sent; file://PATH reads it"),
+    Key("node.cookie_previous", cookie_list, [], "cookies also accepted from peers during a rotation (never sent)"),
     Key("node.data_dir", t.path, "/var/lib/ekka", "members, replicated data and the control socket"),
     Key("node.epmd", t.boolean, False, "epmd mode: register with a port mapper on 4369 (also WITH_EPMD=1)"),
     Key("node.dist_listen_min", t.port, DEFAULT_DIST_LISTEN_MIN, "epmd mode: lowest cluster port"),
@@ -33,6 +35,7 @@ SCHEMA = [
     Key("cluster.ssl.certfile", t.existing_file, "", "inet_tls: this node's certificate (PEM)"),
     Key("cluster.ssl.keyfile", t.existing_file, "", "inet_tls: its private key (PEM)"),
     Key("cluster.ssl.cacertfile", t.existing_file, "", "inet_tls: CA bundle that peers' certificates must chain to"),
+    Key("cluster.ssl.expiry_warning", t.duration_ms, "30d", "inet_tls: alarm when a certificate or CA ends sooner"),
     Key("cluster.ssl.verify", t.enum("verify_peer", "verify_none"), "verify_peer", "inet_tls: check the peer's certificate"),
     Key("cluster.heartbeat_interval", t.duration_ms, "500ms", "how often a node tells each peer it is alive"),
     Key("cluster.failure_timeout", t.duration_ms, "2500ms", "silence after which a peer is marked down"),

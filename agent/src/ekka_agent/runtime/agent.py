@@ -15,6 +15,7 @@ from ..core import events as ev
 from ..core.node import NodeCore
 from ..core.settings import Settings
 from . import epmd, state_file, tls
+from .status import decorate
 from .transport import Transport
 
 log = logging.getLogger("ekka.agent")
@@ -56,6 +57,7 @@ class Agent:
             self.name, self.cfg["node.cookie"], self.cfg["cluster.name"], self._resolve, self.feed,
             rpc_max_frame=self.cfg["node.max_frame_size"], connect_timeout=self.cfg["cluster.connect_timeout"] / 1000,
             tls=tls.contexts(self.cfg))
+        self.transport.previous = list(self.cfg["node.cookie_previous"])   # reload.py changes it later
         if self.node.family != "fqdn":
             self.transport.local_addr = (self.node.host, 0)
         await self._listen()
@@ -166,7 +168,10 @@ class Agent:
         self.waiting[rid] = fut
         self.feed(ev.Command(rid, cmd, args))
         try:
-            return await asyncio.wait_for(fut, timeout)
+            r = await asyncio.wait_for(fut, timeout)
+            if cmd == "status" and r.get("ok"):
+                decorate(self, r["result"])
+            return r
         except asyncio.TimeoutError:
             self.waiting.pop(rid, None)
             return {"ok": False, "error": "timeout", "message": "the agent did not finish %r in %ss" % (cmd, timeout)}

@@ -11,6 +11,8 @@ EXTRAS: list = [
     "ekka_agent.runtime.hooks",     # hook commands and the conflicts file (issue 4)
     "ekka_agent.runtime.discovery_extra",
     "ekka_agent.runtime.etcd_locks",
+    "ekka_agent.runtime.reload",    # SIGHUP: cookies and TLS files re-read (issue 10)
+    "ekka_agent.runtime.certs",     # certificate expiry alarm (issue 10)
 ]
 
 

@@ -1,5 +1,10 @@
 """TLS contexts for proto_dist = inet_tls: both sides present certificates and, by default,
-verify the other's against cluster.ssl.cacertfile."""
+verify the other's against cluster.ssl.cacertfile.
+
+The listening sockets keep the server context they were opened with; a reload (swap) hangs the
+new one on it, and each new connection is moved to the newest during its TLS handshake (the
+server-name callback runs for every client hello, with or without a name). Open connections
+keep the certificate they started with."""
 from __future__ import annotations
 
 import ssl
@@ -19,4 +24,20 @@ def contexts(cfg):
     # Node names are bound by the cookie handshake; the certificate proves the CA vouches for the peer.
     client.check_hostname = False
     client.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+    server.current = server
+    server.sni_callback = _to_current
     return server, client
+
+
+def _to_current(sslobj, _name, ctx) -> None:
+    if ctx.current is not ctx:
+        sslobj.context = ctx.current
+
+
+def swap(transport, contexts) -> None:
+    """New connections of `transport` use `contexts` (from contexts()) from now on."""
+    server, client = contexts
+    if server is None or transport.server_tls is None:
+        return
+    transport.server_tls.current = server
+    transport.client_tls = client

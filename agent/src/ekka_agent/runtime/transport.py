@@ -15,6 +15,7 @@ from ..core import events as ev
 from ..core.handshake import Acceptor, Dialer, HandshakeError
 from ..core.wire import CLUSTER_MAX_FRAME, FrameError, encode
 from .framed import Closed, FramedReader, write_frame
+from .proofs import Proofs
 
 log = logging.getLogger("ekka.transport")
 HANDSHAKE_MAX_FRAME = 4096
@@ -22,9 +23,10 @@ _NET_ERRORS = (OSError, asyncio.TimeoutError, Closed, FrameError, ssl.SSLError, 
 
 
 class Conn:
-    def __init__(self, peer: str, channel: str, outbound: bool, fr: FramedReader, writer):
+    def __init__(self, peer: str, channel: str, outbound: bool, fr: FramedReader, writer, hs=None):
         self.peer, self.channel, self.outbound = peer, channel, outbound
         self.fr, self.writer = fr, writer
+        self.hs = hs              # the finished Acceptor/Dialer: what the peer proved and announced
         self.closed_here = False
         self.q: asyncio.Queue = asyncio.Queue()
         self.task = None
@@ -66,6 +68,8 @@ class Transport:
         self.tasks: set = set()
         self.stats = {"refused": 0, "bad_frames": 0}
         self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
+        self.previous: list = []  # node.cookie_previous: also accepted from peers (reload.py changes both)
+        self.proofs = Proofs(self)
 
     # ---------- lifecycle ----------
     async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None:
@@ -130,7 +134,7 @@ class Transport:
     async def _accept(self, reader, writer, channel: str) -> None:
         addr = writer.get_extra_info("peername")
         fr = FramedReader(reader, HANDSHAKE_MAX_FRAME)
-        acc = Acceptor(self.me, self.cookie, self.cluster, channel)
+        acc = Acceptor(self.me, self.cookie, self.cluster, channel, previous=self.previous)
         try:
             write_frame(writer, acc.start())
             auth = await asyncio.wait_for(fr.next(), self.connect_timeout)
@@ -151,7 +155,7 @@ class Transport:
             writer.close()
             return
         fr.decoder.max_size = CLUSTER_MAX_FRAME if channel == "cluster" else self.rpc_max_frame
-        await self._serve(Conn(acc.peer, channel, False, fr, writer))
+        await self._serve(Conn(acc.peer, channel, False, fr, writer, hs=acc))
 
     # ---------- dialling ----------
     async def _handshake_out(self, peer: str, channel: str) -> Conn:
@@ -159,7 +163,7 @@ class Transport:
         reader, writer = await asyncio.open_connection(host, port, ssl=self.client_tls, local_addr=self.local_addr)
         try:
             fr = FramedReader(reader, HANDSHAKE_MAX_FRAME)
-            d = Dialer(self.me, self.cookie, self.cluster, channel, expect=peer)
+            d = Dialer(self.me, self.cookie, self.cluster, channel, expect=peer, previous=self.previous)
             try:
                 auth = d.receive_hello(await fr.next())
             except HandshakeError as e:
@@ -173,7 +177,7 @@ class Transport:
             writer.close()
             raise
         fr.decoder.max_size = CLUSTER_MAX_FRAME if channel == "cluster" else self.rpc_max_frame
-        return Conn(peer, channel, True, fr, writer)
+        return Conn(peer, channel, True, fr, writer, hs=d)
 
     async def _dial_cluster(self, peer: str) -> None:
         try:
@@ -202,6 +206,7 @@ class Transport:
     # ---------- a live connection ----------
     async def _serve(self, conn: Conn) -> None:
         conn.task = self._spawn(conn.write_loop())
+        self.proofs.opened(conn)
         if conn.channel == "cluster":
             self.cluster_conns.setdefault(conn.peer, []).append(conn)
             self._emit(ev.ConnectionUp(conn.peer, conn.outbound))
@@ -209,7 +214,8 @@ class Transport:
         try:
             while True:
                 msg = await conn.fr.next()
-                self._emit(ev.Received(conn.peer, msg))
+                if not self.proofs.on_message(conn, msg):
+                    self._emit(ev.Received(conn.peer, msg))
         except FrameError as e:
             self.stats["bad_frames"] += 1
             reason = str(e)
@@ -218,6 +224,7 @@ class Transport:
             reason = _why(e)
         finally:
             conn.close()
+            self.proofs.closed(conn)
             if conn.channel == "cluster":
                 lst = self.cluster_conns.get(conn.peer, [])
                 if conn in lst:
