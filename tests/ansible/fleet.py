@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from collection import REPO, ansible_env, run_playbook
+from harness.certs import Certs
 from harness.netns import Network
 from harness.procs import ProcessGroup
 from hosts.nspawn import Machine, boot, build_rootfs, host_python, make_ssh_key, shutdown, ssh
@@ -77,15 +78,23 @@ class Fleet:
         self.env = ansible_env()
         self.runs = 0
         self.cookie = "c" * 8 + hashlib.sha256(str(work).encode()).hexdigest()[:24]
-        self.hostvars: dict[str, dict] = {}
         self.group_vars: dict = {}
+        self.certs: Certs | None = None
 
     def __enter__(self) -> "Fleet":
         self.procs.__enter__()
         self.net = Network(self.procs, list(SUITES), controller=True, default_route=False).__enter__()
         booted = boot(self.procs, self.net, self.images, self.key)
         self.machines = {m.name: m for m in booted}
+        # The cluster talks TLS (inet_tls): a test CA, one certificate per host for its IP.
+        self.certs = Certs(self.work / "certs", hosts=("localhost",))
+        for m in booted:
+            self.issue_cert(m.name)
         return self
+
+    def issue_cert(self, name: str, **kwargs) -> None:
+        """(Re)issue host `name`'s certificate for its IP, at the same controller paths."""
+        self.certs.issue(name, self[name].ip, **kwargs)
 
     def __exit__(self, *exc) -> None:
         try:
@@ -103,10 +112,15 @@ class Fleet:
     def controller(self):
         return self.net.controller
 
+    def host_vars(self, name: str, extra: dict) -> dict:
+        d = self.certs.dir
+        return {"ansible_host": self[name].ip, "ekka_tls_certfile": str(d / f"{name}.crt"),
+                "ekka_tls_keyfile": str(d / f"{name}.key"), "ekka_tls_cacertfile": str(self.certs.ca_pem), **extra}
+
     def inventory(self, hosts: dict[str, dict]) -> Path:
         """hosts: {name: extra host vars}; node1..3 form the seed group when present."""
-        seeds = {n: {"ansible_host": self[n].ip, **v} for n, v in hosts.items() if n in CORE}
-        others = {n: {"ansible_host": self[n].ip, **v} for n, v in hosts.items() if n not in CORE}
+        seeds = {n: self.host_vars(n, v) for n, v in hosts.items() if n in CORE}
+        others = {n: self.host_vars(n, v) for n, v in hosts.items() if n not in CORE}
         inv = {"ekka": {
             "children": {"ekka_seeds": {"hosts": seeds}},
             "hosts": others,
@@ -117,6 +131,7 @@ class Fleet:
                 "ekka_seed_group": "ekka_seeds",
                 "ekka_cookie": self.cookie,
                 "ekka_firewall_backend": "auto",
+                "ekka_proto_dist": "inet_tls",
                 "ekka_heartbeat_interval": "200ms",
                 "ekka_failure_timeout": "1500ms",
                 "ekka_agent_wheelhouse": str(self.work / "wheelhouse"),

@@ -8,6 +8,8 @@ its cookie rotated under a watcher, and firewalld driven on a host that left.
 """
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
 import sys
 import threading
@@ -186,14 +188,38 @@ def test_cookie_rotation_keeps_one_cluster(fleet):
     assert len(w.seen) >= 3 * len(CORE)
     bad = [s for s in w.seen if s[2] != everyone or s[1] != pids[s[0]]]
     assert not bad, f"the cluster split or an agent restarted during the rotation: {bad[:5]}"
+    new_fp = hashlib.sha256(new.encode()).hexdigest()[:8]
     for h in CORE:
         assert fleet.ok(h, "cat /etc/ekka/cookie") == new
-        assert fleet.ok(h, "ls /etc/ekka").split().count("cookie.previous.1") == 0
+        assert "cookie.previous.1" not in fleet.ok(h, "ls /etc/ekka").split(), "the old cookie is dropped"
+        peers = [m for m in fleet.status(h)["members"] if m["node"] != fleet.node_name(h)]
+        assert [m.get("cookie") for m in peers] == [new_fp] * 2, f"{h}: peers proved {peers}"
     assert old not in r.stdout and new not in r.stdout
     again = fleet.play("rotate_cookie.yml", CORE_HOSTS)
     assert again.rc == 0 and again.changed() == 0, again
-    site = fleet.play("site.yml", CORE_HOSTS)
-    assert site.rc == 0 and site.changed() == 0, site
+
+
+@pytest.mark.timeout(300)
+def test_certificate_rotation_reloads_and_an_expiring_one_raises_the_alarm(fleet):
+    """New certificates from the same CA, valid 10 days (inside the 30-day warning window):
+    the agents reload them with the cluster up, and each one's status shows the alarm."""
+    pids = {h: fleet.main_pid(h) for h in CORE}
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=10)
+    for h in CORE:
+        fleet.issue_cert(h, not_after=soon)
+    with Watcher(fleet, CORE) as w:
+        r = fleet.play("site.yml", CORE_HOSTS)
+    assert r.rc == 0 and r.failed() == 0, r
+    everyone = names(fleet, CORE)
+    bad = [s for s in w.seen if s[2] != everyone or s[1] != pids[s[0]]]
+    assert not bad, f"the cluster split or an agent restarted during the certificate rotation: {bad[:5]}"
+    assert "Reload the agent (SIGHUP)" in r.stdout
+    for h in CORE:
+        key = fleet.ok(h, "stat -c '%U %a' /etc/ekka/tls/node.key").split()
+        assert key == ["ekka", "640"], key
+        wait_until(lambda h=h: any(a.get("name") == "certificate_expiry" for a in fleet.status(h).get("alarms", [])),
+                   timeout=30, message=f"{h} to raise the certificate_expiry alarm")
+    assert "PRIVATE KEY" not in r.stdout, "a private key must never show"
 
 
 @pytest.mark.timeout(300)
