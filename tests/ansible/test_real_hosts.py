@@ -159,7 +159,7 @@ class Watcher:
         while not self.stop.is_set():
             for h in self.hosts:
                 r = self.fleet.ssh(h, cmd, timeout=20)
-                pid, _, body = r.stdout.partition("\n")
+                pid, body = (r.stdout.split("\n", 1) + [""])[:2]
                 try:
                     running = sorted(json.loads(body)["running_nodes"])
                 except ValueError:
