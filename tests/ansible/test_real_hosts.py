@@ -154,17 +154,12 @@ class Watcher:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
-        cmd = ("systemctl show -p MainPID --value ekka-agent.service; "
-               "/opt/ekka-agent/venv/bin/ekka-ctl -c /etc/ekka/ekka.conf cluster status --json")
         while not self.stop.is_set():
             for h in self.hosts:
-                r = self.fleet.ssh(h, cmd, timeout=20)
-                pid, body = (r.stdout.split("\n", 1) + [""])[:2]
                 try:
-                    running = sorted(json.loads(body)["running_nodes"])
-                except ValueError:
-                    running = None
-                self.seen.append((h, pid.strip(), running))
+                    self.seen.append((h, self.fleet.main_pid(h), self.fleet.running(h)))
+                except (AssertionError, ValueError, KeyError) as e:
+                    self.seen.append((h, None, repr(e)[:300]))
             time.sleep(0.2)
 
     def __enter__(self):
