@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -158,7 +159,7 @@ class Watcher:
             for h in self.hosts:
                 try:
                     self.seen.append((h, self.fleet.main_pid(h), self.fleet.running(h)))
-                except (AssertionError, ValueError, KeyError) as e:
+                except (AssertionError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
                     self.seen.append((h, None, repr(e)[:300]))
             time.sleep(0.2)
 
