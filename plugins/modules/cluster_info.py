@@ -10,8 +10,8 @@ module: cluster_info
 short_description: The status of an ekka node and its cluster
 version_added: 0.1.0
 description:
-  - Asks the local ekka agent for its status over the control socket and returns it,
-    also as the fact C(ekka_cluster).
+  - Asks the local ekka agent for its status over the control socket and returns it.
+  - Use M(ekka.cluster.cluster_facts) to have the same status as the host fact C(ekka_cluster).
 options:
   timeout:
     description:
@@ -21,20 +21,18 @@ options:
 extends_documentation_fragment:
   - ekka.cluster.agent
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.facts
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: none
-  facts:
-    support: full
   platform:
     platforms: posix
 author:
   - ekka.cluster maintainers (@ekka-cluster)
 seealso:
   - module: ekka.cluster.cluster
+  - module: ekka.cluster.cluster_facts
 """
 
 EXAMPLES = r"""
@@ -47,7 +45,7 @@ EXAMPLES = r"""
 
 - name: Show the members
   ansible.builtin.debug:
-    var: ekka_cluster.members
+    var: info.status.members
 """
 
 RETURN = r"""
@@ -75,41 +73,14 @@ status:
       description: Every member with its status.
       type: list
       elements: dict
-ansible_facts:
-  description: Facts to add to the host.
-  returned: success
-  type: dict
-  contains:
-    ekka_cluster:
-      description: The same dict as RV(status).
-      type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ekka.cluster.plugins.module_utils._control_client import (
-    AgentUnreachable,
-    ControlError,
-)
-from ansible_collections.ekka.cluster.plugins.module_utils._agent import AGENT_ARGS, agent_client
+from ansible_collections.ekka.cluster.plugins.module_utils._agent import status_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            **AGENT_ARGS,
-            timeout=dict(type="float", default=10),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    client = agent_client(p)
-    try:
-        status = client.call("status")
-    except AgentUnreachable as e:
-        module.fail_json(msg="the ekka agent is not reachable: %s" % e)
-    except ControlError as e:
-        module.fail_json(msg="the ekka agent refused: %s: %s" % (e.error, e), error=e.error, reply=e.reply)
-    module.exit_json(changed=False, status=status, ansible_facts={"ekka_cluster": status})
+    module, status = status_module()
+    module.exit_json(changed=False, status=status)
 
 
 if __name__ == "__main__":

@@ -114,3 +114,19 @@ def test_bad_node_name_fails_the_play_with_a_clear_message(tmp_path):
     assert r.rc != 0
     assert "ekka.cluster.dist_port: host 'localhost' is neither an IP address nor a fully qualified" in r.stdout, r
     assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_every_filter_has_documentation(filter_module):
+    """`ansible-doc -t filter ekka.cluster.<name>` shows each filter the plugin defines."""
+    import subprocess
+
+    from collection import ansible_env, tool
+
+    names = sorted(filter_module.FilterModule().filters())
+    r = subprocess.run([tool("ansible-doc"), "-t", "filter", "--json", *(f"ekka.cluster.{n}" for n in names)],
+                       capture_output=True, text=True, check=False, env=ansible_env(), timeout=120)
+    assert r.returncode == 0, r.stderr
+    docs = json.loads(r.stdout)
+    for n in names:
+        doc = docs[f"ekka.cluster.{n}"]["doc"]
+        assert doc["name"] == n and doc["short_description"] and doc["options"]["_input"], n

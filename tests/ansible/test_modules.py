@@ -65,11 +65,14 @@ def test_leave_and_force_leave(agents):
     assert r["changed"] is False and r["action"] == "none"
 
 
-def test_cluster_info_facts(agents):
+def test_cluster_info_results_and_cluster_facts(agents):
     n1 = agents.add(agents.name(1))
     r = run_module("ekka.cluster.cluster_info", {"data_dir": str(n1.data_dir)})
     assert r["changed"] is False
     assert r["status"]["node"] == n1.name
+    assert "ansible_facts" not in r, "an _info module returns results, not facts"
+    r = run_module("ekka.cluster.cluster_facts", {"data_dir": str(n1.data_dir)})
+    assert r["changed"] is False
     assert r["ansible_facts"]["ekka_cluster"]["running_nodes"] == [n1.name]
 
 

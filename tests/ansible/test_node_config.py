@@ -63,7 +63,31 @@ def test_second_render_changes_nothing(tmp_path):
     assert again.rc == 0 and again.changed() == 0, again
 
 
-def test_cookie_is_required_without_a_default(tmp_path):
-    r = render(tmp_path, {"ekka_cookie": "short"})[0]
-    assert r.rc != 0 and "ekka_cookie: must be 16-255 characters" in r.stdout, r
-    assert "short" not in r.stdout.replace("ekka_cookie: must", "")
+def test_the_agent_judges_the_cookie(tmp_path):
+    """The role restates no cookie rule: the installed agent's `check` refuses a sample cookie
+    in one line that names the key and hides the value."""
+    venv = str(Path(sys.executable).parent.parent)
+    r = render(tmp_path, {"ekka_cookie": "changeme", "ekka_agent_venv": venv})[0]
+    assert r.rc != 0 and "node.cookie = <hidden>" in r.stdout, r
+    assert "changeme" not in r.stdout
+
+
+def test_previous_cookies_and_certificates(tmp_path):
+    """Previous cookies go to files of their own, listed in node.cookie_previous; certificate
+    files from the controller land in the tls dir and in cluster.ssl."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in ("node.pem", "node.key", "ca.pem"):
+        (src / n).write_text(f"-----{n}-----\n")
+    r, conf = render(tmp_path, {"ekka_cookie_previous": ["p" * 20, "q" * 20],
+                                "ekka_tls_certfile": str(src / "node.pem"), "ekka_tls_keyfile": str(src / "node.key"),
+                                "ekka_tls_cacertfile": str(src / "ca.pem")})
+    assert r.rc == 0, r
+    etc = tmp_path / "etc"
+    assert (etc / "cookie.previous.1").read_text() == "p" * 20
+    assert (etc / "cookie.previous.2").read_text() == "q" * 20
+    text = conf.read_text()
+    assert f'cookie_previous = ["file://{etc}/cookie.previous.1", "file://{etc}/cookie.previous.2"]' in text
+    assert f'"keyfile": "{etc}/tls/node.key"' in text and (etc / "tls" / "node.key").exists()
+    r, conf = render(tmp_path, {})
+    assert r.rc == 0 and not list(etc.glob("cookie.previous.*")) and "cookie_previous" not in conf.read_text()

@@ -1,164 +1,261 @@
-"""site.yml over SSH against real Debian hosts (systemd-nspawn in network namespaces).
+"""The collection on one fleet of real Debian hosts, as one sequence of scenarios.
 
-From a fresh state: three hosts form one cluster; nftables lets a peer reach the cluster
-ports and keeps a host outside the cluster out; a second run changes nothing; a fourth
-host added to the inventory joins (the seeds' config is unchanged, so they do not restart);
-marked `ekka_state: absent`, it leaves. ansible-playbook runs in the controller namespace.
+The hosts (tests/ansible/fleet.py: Debian 12 and Debian 13 containers over SSH) are booted
+once for the module; each test continues from the state the previous one left, the way an
+operator's fleet lives: checked fresh, formed, checked again, its firewall survives the
+host's own nftables, grown (a --limit first), shrunk (one host alive and purged, one dead),
+its cookie rotated under a watcher, and firewalld driven on a host that left.
 """
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
-import secrets
-import shutil
 import subprocess
 import sys
-from pathlib import Path
+import threading
+import time
 
 import pytest
-import yaml
 
-from collection import REPO, ansible_env, run_playbook
+from fleet import CORE, Fleet
 from harness.wait import wait_until
-from hosts.nspawn import boot, build_rootfs, make_ssh_key, shutdown, ssh
 
-CACHE = Path("/var/cache/ekka-test")
-
-
-def deps_wheelhouse() -> Path:
-    """The agent's dependencies (and pip) as wheels, fetched once in the root namespace:
-    the controller namespace has no route to a package index, like an offline controller."""
-    pyproject = (REPO / "agent" / "pyproject.toml").read_bytes()
-    import hashlib
-
-    # The build backend too: the playbook's `pip wheel --no-index` builds the agent offline.
-    extra = ["pip", "setuptools>=68", "wheel"]
-    d = CACHE / f"wheelhouse-{hashlib.sha256(pyproject + repr(extra).encode()).hexdigest()[:12]}"
-    if not (d / ".complete").exists():
-        d.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(d),
-                            str(REPO / "agent"), *extra], capture_output=True, text=True, check=False,
-                           timeout=600)
-        assert r.returncode == 0, f"pip wheel of the agent's dependencies failed:\n{r.stderr[-4000:]}"
-        for w in d.glob("ekka_agent-*.whl"):
-            w.unlink()  # the playbook builds the agent itself from the source
-        (d / ".complete").touch()
-    return d
+CLUSTER_PORTS = (4370, 5370)  # ekka mode, offset 0
+CORE_HOSTS = {n: {} for n in CORE}
 
 
-@pytest.fixture
-def cluster_hosts(netns, procs, tmp_path):
-    rootfs = build_rootfs()
-    key = make_ssh_key(tmp_path / "ssh")
-    net = netns(hosts=["node1", "node2", "node3", "node4"], controller=True, default_route=False)
-    machines = []
-    try:
-        machines = boot(procs, net, rootfs, key)
-        yield net, machines, key
-    finally:
-        shutdown(machines)
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    with Fleet(tmp_path_factory.mktemp("fleet")) as f:
+        yield f
 
 
-def write_inventory(path: Path, machines, key: Path, wheels: Path, work: Path, cookie: str,
-                    fourth: str | None, agent_src: Path) -> None:
-    seeds = {m.name: {"ansible_host": m.ip} for m in machines[:3]}
-    inv = {"ekka": {
-        "children": {"ekka_seeds": {"hosts": seeds}},
-        "hosts": {},
-        "vars": {
-            "ansible_user": "root",
-            "ansible_ssh_private_key_file": str(key),
-            "ansible_python_interpreter": "/usr/bin/python3",
-            "ekka_seed_group": "ekka_seeds",
-            "ekka_cookie": cookie,
-            "ekka_firewall_backend": "auto",
-            "ekka_heartbeat_interval": "200ms",
-            "ekka_failure_timeout": "1500ms",
-            "ekka_agent_wheelhouse": str(work / "wheelhouse"),
-            "ekka_agent_pip_wheel_args": ["--no-index", "--find-links", str(wheels)],
-            "ekka_agent_source_dir": str(agent_src),
-        },
-    }}
-    if fourth:
-        m4 = machines[3]
-        inv["ekka"]["hosts"][m4.name] = {"ansible_host": m4.ip}
-        if fourth == "absent":
-            inv["ekka"]["hosts"][m4.name]["ekka_state"] = "absent"
-    path.write_text(yaml.safe_dump(inv, sort_keys=False))
+def names(fleet, hosts) -> list:
+    return sorted(fleet.node_name(h) for h in hosts)
 
 
-def status(machine, key) -> dict:
-    r = ssh(machine, key, "/opt/ekka-agent/venv/bin/ekka-ctl -c /etc/ekka/ekka.conf cluster status --json")
-    assert r.returncode == 0, f"ekka-ctl on {machine.name}: {r.stdout}{r.stderr}"
-    return json.loads(r.stdout)
+def wait_cluster(fleet, hosts, members=False):
+    want = names(fleet, hosts)
+    for h in hosts:
+        if members:
+            wait_until(lambda h=h: sorted(m["node"] for m in fleet.status(h)["members"]) == want, timeout=30,
+                       message=f"{h} to have exactly {want} as members")
+        else:
+            wait_until(lambda h=h: fleet.running(h) == want, timeout=30, message=f"{h} to see {want} running")
 
 
-def running(machine, key) -> list:
-    return sorted(status(machine, key)["running_nodes"])
+def nothing_installed(fleet, host) -> list:
+    """Whatever the roles leave on a host, listed; empty when nothing is there."""
+    out = fleet.ssh(host, "ls -d /etc/ekka /opt/ekka-agent /var/lib/ekka /etc/systemd/system/ekka-agent.service "
+                          "/etc/systemd/system/ekka-firewall.service /etc/nftables.d/ekka_cluster.nft "
+                          "2>/dev/null; nft list table inet ekka_cluster >/dev/null 2>&1 && echo table; true")
+    return out.stdout.split()
 
 
-def main_pid(machine, key) -> str:
-    return ssh(machine, key, "systemctl show -p MainPID --value ekka-agent.service").stdout.strip()
+@pytest.mark.timeout(300)
+def test_check_diff_on_fresh_hosts(fleet):
+    r = fleet.play("site.yml", CORE_HOSTS, "--check", "--diff")
+    assert r.rc == 0 and r.failed() == 0, r
+    assert r.changed() > 0, "check mode must report what it would change"
+    assert "would install ekka-agent" in r.stdout
+    for h in CORE:
+        assert nothing_installed(fleet, h) == [], f"--check changed {h}"
 
 
-@pytest.mark.timeout(1200)
-def test_site_yml_on_real_hosts(cluster_hosts, tmp_path):
-    net, machines, key = cluster_hosts
-    n1, n2, n3, n4 = machines
-    wheels = deps_wheelhouse()
-    # A snapshot of the agent's source: the runs must see one version of it.
-    agent_src = tmp_path / "agent"
-    shutil.copytree(REPO / "agent", agent_src,
-                    ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "tests"))
-    inv = tmp_path / "hosts.yml"
-    cookie = secrets.token_hex(20)
-    env = ansible_env()
-    in_ctl = ["ip", "netns", "exec", net.controller.ns]
-    site = REPO / "playbooks" / "site.yml"
-
-    runs = iter(range(1, 100))
-
-    def play(fourth=None):
-        write_inventory(inv, machines, key, wheels, tmp_path, cookie, fourth, agent_src)
-        r = run_playbook(["-i", inv, site], env=env, prefix=in_ctl)
-        (tmp_path / f"play-{next(runs)}.log").write_text(r.stdout + r.stderr)
-        return r
-
-    # 1. A fresh three-node cluster.
-    first = play()
+@pytest.mark.timeout(400)
+def test_mixed_fleet_forms_one_cluster(fleet):
+    """Debian 12 hosts (cp311, like the controller) and a Debian 13 host (cp313) in one run."""
+    first = fleet.play("site.yml", CORE_HOSTS)
     assert first.rc == 0 and first.failed() == 0, first
-    names3 = sorted(f"ekka@{m.ip}" for m in machines[:3])
-    for m in machines[:3]:
-        wait_until(lambda m=m: running(m, key) == names3, timeout=30,
-                   message=f"{m.name} to see the three nodes running")
-        assert ssh(m, key, "systemctl is-active ekka-agent.service").stdout.strip() == "active"
+    wait_cluster(fleet, CORE)
+    py = fleet.ok("node3", "/opt/ekka-agent/venv/bin/python -c 'import sys; print(sys.version_info[:2])'")
+    assert py.strip() == "(3, 13)", "node3 runs the agent on its own Python 3.13"
+    assert fleet.tags["node3"]["tag"].startswith("cp313") and fleet.tags["node1"]["tag"].startswith("cp311")
+    wheels = fleet.ok("node3", "ls /opt/ekka-agent/wheelhouse")
+    assert "ekka_agent-" in wheels and "-cp311-cp311-" not in wheels, wheels
+    # Cluster ports: open to a peer, closed to a host outside the cluster, SSH untouched.
+    n1 = fleet["node1"]
+    for port in CLUSTER_PORTS:
+        assert fleet["node3"].host.can_connect(n1.ip, port), f"peer node3 cannot reach node1:{port}"
+        assert not fleet.controller.can_connect(n1.ip, port), f"outsider reaches node1:{port}"
+    assert fleet.controller.can_connect(n1.ip, 22)
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in fleet.ok("node1", "systemctl cat ekka-agent.service")
 
-    # 2. Cluster ports: open to a peer, closed to a host outside the cluster.
-    for port in (4370, 5370):
-        assert n2.host.can_connect(n1.ip, port), f"peer node2 cannot reach node1:{port}"
-        assert not net.controller.can_connect(n1.ip, port), f"outsider reaches node1:{port}"
-    assert net.controller.can_connect(n1.ip, 22), "the firewall must not touch other ports"
-    ruleset = ssh(n1, key, "nft list table inet ekka_cluster").stdout
-    assert n2.ip in ruleset and net.controller.ip not in ruleset
-
-    # 3. Idempotent: a second run changes nothing.
-    pids = {m.name: main_pid(m, key) for m in machines[:3]}
-    second = play()
+    second = fleet.play("site.yml", CORE_HOSTS)
     assert second.rc == 0 and second.changed() == 0, second
 
-    # 4. A fourth host joins; the seeds' config is unchanged, so they are not restarted.
-    third = play(fourth="present")
-    assert third.rc == 0 and third.failed() == 0, third
-    names4 = sorted(names3 + [f"ekka@{n4.ip}"])
-    for m in machines:
-        wait_until(lambda m=m: running(m, key) == names4, timeout=30,
-                   message=f"{m.name} to see four nodes running")
-    assert {m.name: main_pid(m, key) for m in machines[:3]} == pids
-    assert n4.host.can_connect(n1.ip, 4370), "the new host must be let in by the old ones"
 
-    # 5. Marked absent, the fourth host leaves and its agent stops.
-    fourth = play(fourth="absent")
-    assert fourth.rc == 0 and fourth.failed() == 0, fourth
-    for m in machines[:3]:
-        wait_until(lambda m=m: sorted(m2["node"] for m2 in status(m, key)["members"]) == names3,
-                   timeout=30, message=f"{m.name} to have three members")
-    assert ssh(n4, key, "systemctl is-active ekka-agent.service").stdout.strip() != "active"
+@pytest.mark.timeout(300)
+def test_check_diff_on_running_cluster(fleet):
+    """A changed setting shows as a diff (and the restart it would cause); nothing is made."""
+    pids = {h: fleet.main_pid(h) for h in CORE}
+    fleet.group_vars = {"ekka_failure_timeout": "1600ms"}
+    try:
+        r = fleet.play("site.yml", CORE_HOSTS, "--check", "--diff")
+    finally:
+        fleet.group_vars = {}
+    assert r.rc == 0 and r.failed() == 0 and r.changed() > 0, r
+    assert '+  failure_timeout = "1600ms"' in r.stdout, r
+    assert "1600ms" not in fleet.ok("node1", "cat /etc/ekka/ekka.conf")
+    assert {h: fleet.main_pid(h) for h in CORE} == pids
+
+
+@pytest.mark.timeout(120)
+def test_restarting_the_hosts_nftables_keeps_our_table(fleet):
+    """Debian's stock /etc/nftables.conf begins with `flush ruleset`."""
+    n1 = fleet["node1"]
+    assert "flush ruleset" in fleet.ok("node1", "cat /etc/nftables.conf")
+    for action in ("restart", "reload"):
+        fleet.ok("node1", f"systemctl {action} nftables.service")
+        assert "table inet filter" in fleet.ok("node1", "nft list tables"), "the host's own table is loaded"
+        fleet.ok("node1", "nft list table inet ekka_cluster")
+        for port in CLUSTER_PORTS:
+            assert fleet["node2"].host.can_connect(n1.ip, port), f"after {action}: peer cannot reach node1:{port}"
+            assert not fleet.controller.can_connect(n1.ip, port), f"after {action}: outsider reaches node1:{port}"
+    wait_cluster(fleet, CORE)
+
+
+@pytest.mark.timeout(400)
+def test_adding_hosts(fleet):
+    pids = {h: fleet.main_pid(h) for h in CORE}
+    grown = {**CORE_HOSTS, "node4": {}, "node5": {}}
+    limited = fleet.play("site.yml", grown, "--limit", "node4")
+    assert limited.rc != 0 and "run site.yml on the whole group" in limited.stdout, limited
+    assert nothing_installed(fleet, "node4") == [], "a refused limited run touches nothing"
+
+    r = fleet.play("site.yml", grown)
+    assert r.rc == 0 and r.failed() == 0, r
+    wait_cluster(fleet, list(grown))
+    assert {h: fleet.main_pid(h) for h in CORE} == pids, "the seeds' config is unchanged: no restart"
+    assert fleet["node4"].host.can_connect(fleet["node3"].ip, 4370)
+
+
+@pytest.mark.timeout(400)
+def test_removing_an_alive_host_with_purge_and_a_dead_host(fleet):
+    fleet.stop_host("node5")
+    wait_until(lambda: fleet.node_name("node5") in fleet.status("node1")["stopped_nodes"], timeout=30,
+               message="node1 to see node5 down")
+    r = fleet.play("site.yml", {**CORE_HOSTS, "node4": {"ekka_state": "absent", "ekka_agent_purge": True},
+                                "node5": {"ekka_state": "absent"}})
+    assert r.rc == 0 and r.failed() == 0, r
+    assert r.recap["node5"]["failed"] == 0
+    wait_cluster(fleet, CORE, members=True)
+    assert nothing_installed(fleet, "node4") == [], "purge leaves nothing behind"
+    assert not fleet["node4"].host.can_connect(fleet["node1"].ip, 4370), "a host that left is no peer"
+
+
+class Watcher:
+    """Polls every member while a play runs: its agent's pid and the nodes it sees running."""
+
+    def __init__(self, fleet, hosts):
+        self.fleet, self.hosts = fleet, hosts
+        self.seen: list[tuple] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop.is_set():
+            for h in self.hosts:
+                try:
+                    self.seen.append((h, self.fleet.main_pid(h), self.fleet.running(h)))
+                except (AssertionError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
+                    self.seen.append((h, None, repr(e)[:300]))
+            time.sleep(0.2)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=60)
+
+
+@pytest.mark.timeout(400)
+def test_cookie_rotation_keeps_one_cluster(fleet):
+    pids = {h: fleet.main_pid(h) for h in CORE}
+    old, new = fleet.cookie, "n" * 8 + fleet.cookie[8:][::-1]
+    fleet.cookie = new
+    with Watcher(fleet, CORE) as w:
+        r = fleet.play("rotate_cookie.yml", CORE_HOSTS)
+    assert r.rc == 0 and r.failed() == 0, r
+    everyone = names(fleet, CORE)
+    assert len(w.seen) >= 3 * len(CORE)
+    bad = [s for s in w.seen if s[2] != everyone or s[1] != pids[s[0]]]
+    assert not bad, f"the cluster split or an agent restarted during the rotation: {bad[:5]}"
+    new_fp = hashlib.sha256(new.encode()).hexdigest()[:8]
+    for h in CORE:
+        assert fleet.ok(h, "cat /etc/ekka/cookie") == new
+        assert "cookie.previous.1" not in fleet.ok(h, "ls /etc/ekka").split(), "the old cookie is dropped"
+        peers = [m for m in fleet.status(h)["members"] if m["node"] != fleet.node_name(h)]
+        assert [m.get("cookie") for m in peers] == [new_fp] * 2, f"{h}: peers proved {peers}"
+    assert old not in r.stdout and new not in r.stdout
+    again = fleet.play("rotate_cookie.yml", CORE_HOSTS)
+    assert again.rc == 0 and again.changed() == 0, again
+
+
+@pytest.mark.timeout(300)
+def test_certificate_rotation_reloads_and_an_expiring_one_raises_the_alarm(fleet):
+    """New certificates from the same CA, valid 10 days (inside the 30-day warning window):
+    the agents reload them with the cluster up, and each one's status shows the alarm."""
+    pids = {h: fleet.main_pid(h) for h in CORE}
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=10)
+    for h in CORE:
+        fleet.issue_cert(h, not_after=soon)
+    with Watcher(fleet, CORE) as w:
+        r = fleet.play("site.yml", CORE_HOSTS)
+    assert r.rc == 0 and r.failed() == 0, r
+    everyone = names(fleet, CORE)
+    bad = [s for s in w.seen if s[2] != everyone or s[1] != pids[s[0]]]
+    assert not bad, f"the cluster split or an agent restarted during the certificate rotation: {bad[:5]}"
+    assert "Reload the agent (SIGHUP)" in r.stdout
+    for h in CORE:
+        key = fleet.ok(h, "stat -c '%U %a' /etc/ekka/tls/node.key").split()
+        assert key == ["ekka", "640"], key
+        wait_until(lambda h=h: any(a.get("name") == "certificate_expiry" for a in fleet.status(h).get("alarms", [])),
+                   timeout=30, message=f"{h} to raise the certificate_expiry alarm")
+    assert "PRIVATE KEY" not in r.stdout, "a private key must never show"
+
+
+@pytest.mark.timeout(300)
+def test_firewalld_backend(fleet):
+    """node4 (purged above) runs firewalld; its peers are node1 and node2, then node1 only."""
+    n4 = fleet["node4"]
+    fleet.ok("node4", "systemctl start firewalld && firewall-cmd --state")
+    listener = ("import socket,select\nss=[]\n"
+                f"for p in {CLUSTER_PORTS!r}:\n"
+                " s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+                " s.bind(('0.0.0.0',p)); s.listen(16); ss.append(s)\n"
+                "while True:\n"
+                " for s in select.select(ss,[],[])[0]: s.accept()[0].close()\n")
+    n4.host.start([sys.executable, "-c", listener], name="node4.listener")
+    # The admin's zone for the cluster network; ours go there, nothing else is touched.
+    fleet.ok("node4", "firewall-cmd --permanent --zone=internal --add-interface=eth0 && firewall-cmd --reload")
+    playbook = fleet.work / "firewall.yml"
+    playbook.write_text(json.dumps([{"name": "Firewall only", "hosts": "ekka", "gather_facts": False,
+                                     "become": True, "roles": [{"role": "ekka.cluster.firewall"}]}]))
+
+    def play(peers):
+        fleet.group_vars = {"ekka_firewall_firewalld_zone": "internal",
+                            "ekka_firewall_peers": [fleet[p].ip for p in peers]}
+        try:
+            return fleet.play(playbook, {"node4": {}})
+        finally:
+            fleet.group_vars = {}
+
+    first = play(["node1", "node2"])
+    assert first.rc == 0 and first.failed() == 0, first
+    assert "ekka_tcp_4370_4" in fleet.ok("node4", "firewall-cmd --zone=internal --list-rich-rules")
+    for port in CLUSTER_PORTS:
+        for p in ("node1", "node2"):
+            assert fleet[p].host.can_connect(n4.ip, port), f"peer {p} cannot reach node4:{port}"
+        assert not fleet.controller.can_connect(n4.ip, port), f"outsider reaches node4:{port}"
+    assert fleet.ok("node4", "firewall-cmd --permanent --ipset=ekka_tcp_4370_4 --get-entries").split() == sorted(
+        [fleet["node1"].ip, fleet["node2"].ip])
+    again = play(["node1", "node2"])
+    assert again.rc == 0 and again.changed() == 0, again
+    pruned = play(["node1"])
+    assert pruned.rc == 0 and pruned.failed() == 0, pruned
+    assert fleet["node1"].host.can_connect(n4.ip, 4370)
+    assert not fleet["node2"].host.can_connect(n4.ip, 4370), "a departed peer keeps no access"

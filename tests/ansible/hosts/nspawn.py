@@ -1,11 +1,13 @@
 """Real Debian test hosts: systemd-nspawn containers, one per network namespace.
 
-All hosts boot from one debootstrapped root (built once, cached under /var/cache/ekka-test)
-with --volatile=overlay, so each has its own throw-away writes. Each container joins the
+Hosts boot from debootstrapped roots (Debian 12 or 13, each built once and cached under
+/var/cache/ekka-test, keyed by its recipe) with --volatile=overlay, so several hosts share
+one image and each has its own throw-away writes. Each container joins the
 namespace of a harness Host, so its sshd, agent and nftables live on the test bridge only.
 """
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from pathlib import Path
@@ -17,8 +19,8 @@ from harness.wait import wait_until
 HERE = Path(__file__).resolve().parent
 
 
-def build_rootfs() -> Path:
-    r = subprocess.run(["bash", str(HERE / "build_rootfs.sh")], capture_output=True, text=True,
+def build_rootfs(suite: str = "bookworm") -> Path:
+    r = subprocess.run(["bash", str(HERE / "build_rootfs.sh"), suite], capture_output=True, text=True,
                        timeout=1200, check=False)
     if r.returncode != 0:
         raise RuntimeError(f"building the test hosts' root file system failed:\n{r.stderr[-4000:]}")
@@ -46,14 +48,25 @@ class Machine:
         return self.host.ip
 
 
-def boot(procs: ProcessGroup, net: Network, rootfs: Path, key: Path) -> list[Machine]:
-    """Boot one container in each host of `net` and wait until each accepts SSH."""
+def host_python(rootfs: Path) -> dict:
+    """What the agent role's probe reports for a host booted from `rootfs` (its Python and
+    wheel tags), read from the image without booting it."""
+    probe = (HERE.parents[2] / "roles" / "agent" / "files" / "host_python.py").read_text()
+    r = subprocess.run(["chroot", str(rootfs), "/usr/bin/python3", "-B", "-c", probe], capture_output=True,
+                       text=True, check=True, timeout=60)
+    return json.loads(r.stdout)
+
+
+def boot(procs: ProcessGroup, net: Network, rootfs: Path | dict, key: Path, hosts=None) -> list[Machine]:
+    """Boot one container in each host of `net` (or of `hosts`) and wait until each accepts
+    SSH. `rootfs` is one image for all, or {host name: image}."""
     machines = []
-    for host in net.hosts:
+    for host in hosts or net.hosts:
+        image = rootfs[host.name] if isinstance(rootfs, dict) else rootfs
         # A private tmpfs on /run/systemd/nspawn per container (see test-environment.md).
         script = (
             "mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && "
-            f"exec systemd-nspawn -D {rootfs} --volatile=overlay -b -M {host.ns} "
+            f"exec systemd-nspawn -D {image} --volatile=overlay -b -M {host.ns} "
             f"--hostname={host.name} --register=no --keep-unit "
             # The container owns this namespace; it needs CAP_NET_ADMIN for nftables.
             f"--network-namespace-path=/run/netns/{host.ns} --capability=CAP_NET_ADMIN --console=read-only "
