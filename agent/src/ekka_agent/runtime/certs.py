@@ -8,6 +8,8 @@ import time
 
 from cryptography import x509
 
+from .extras import Extra
+
 log = logging.getLogger("ekka.certs")
 
 
@@ -41,7 +43,7 @@ def _days(s: float) -> str:
     return "%.1f days" % (s / 86400) if s >= 86400 else "%.1f hours" % (s / 3600)
 
 
-class CertWatch:
+class CertWatch(Extra):
     def __init__(self, agent):
         self.agent = agent
         self.certs: list = []

@@ -1,7 +1,8 @@
 """Runtime helpers that do I/O on behalf of core components (discovery lookups, hook commands).
 
 Each module listed in EXTRAS has `extras(agent) -> list` of Extra: async start() and stop(),
-on_emit(event) for every event, on_action(action) -> bool (True when it carried it out).
+on_emit(event) for every event, on_action(action) -> bool (True when it carried it out),
+on_reload(cfg) after SIGHUP re-read the config, status(st) to add its section to status.
 """
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ class Extra:
 
     def on_action(self, action) -> bool:
         return False
+
+    def on_reload(self, cfg) -> None:
+        pass
+
+    def status(self, st: dict) -> None:
+        pass
 
 
 def build_extras(agent) -> list:

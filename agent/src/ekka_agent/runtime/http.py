@@ -19,6 +19,7 @@ import logging
 import ssl
 
 from .. import health
+from .extras import Extra
 
 log = logging.getLogger("ekka.http")
 RETRY_AFTER = "5"
@@ -29,7 +30,7 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"
             405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 503: "Service Unavailable"}
 
 
-class HttpEndpoint:
+class HttpEndpoint(Extra):
     def __init__(self, agent, metrics):
         self.agent, self.metrics = agent, metrics
         self.server = None

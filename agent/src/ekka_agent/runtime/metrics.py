@@ -14,12 +14,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..core import versions
+from .extras import Extra
 
 PING_EVERY = 2.0     # seconds between round-trip probes of each peer
 LATENCY_BUCKETS = (.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
 
 
-class Metrics:
+class Metrics(Extra):
     def __init__(self, agent):
         self.agent = agent
         self.registry = r = CollectorRegistry(auto_describe=True)

@@ -13,13 +13,14 @@ import time
 from ..config import ConfigError, load_config
 from ..config.cookie import fingerprint
 from . import tls
+from .extras import Extra
 
 log = logging.getLogger("ekka.reload")
 LIVE_KEYS = ("node.cookie", "node.cookie_previous", "cluster.ssl.certfile", "cluster.ssl.keyfile",
              "cluster.ssl.cacertfile")
 
 
-class Reloader:
+class Reloader(Extra):
     def __init__(self, agent):
         self.agent = agent
         self.last = {"reloads": 0, "at": None, "error": None}
@@ -63,8 +64,7 @@ class Reloader:
                  "proving again", fingerprint(t.cookie), [fingerprint(c) for c in t.previous] or "no other",
                  "reloaded" if contexts[0] else "off", asked)
         for x in a.extras:
-            if hasattr(x, "on_reload"):
-                x.on_reload(new)
+            x.on_reload(new)
         return True
 
     def _failed(self, problems: list) -> bool:

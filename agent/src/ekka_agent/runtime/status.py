@@ -59,5 +59,4 @@ def _status(agent, st: dict) -> None:
             {"name": "mixed_versions", "message": "members run different agent versions: %s"
              % "; ".join("%s on %s" % (v, ", ".join(ns)) for v, ns in sorted(by.items())), "versions": running})
     for x in agent.extras:
-        if hasattr(x, "status"):
-            x.status(st)
+        x.status(st)
