@@ -23,7 +23,8 @@ REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def previous_release(tmp_path_factory):
-    """The previous release's agent, built from its commit into a directory of its own: (argv, env)."""
+    """The previous release's agent, built from its commit into a directory of its own: (argv, env).
+    Its dependencies are the venv's (tests/requirements.txt keeps pyhocon for it)."""
     d = tmp_path_factory.mktemp("prev")
     src = subprocess.run(["git", "-C", str(REPO), "archive", PREVIOUS_RELEASE, "agent"], capture_output=True,
                          check=True).stdout
