@@ -9,14 +9,13 @@ inventory loses its access. iptables/ufw only ever run inside the containers.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from collection import ansible_env, run_playbook
-from hosts.nspawn import boot, build_rootfs, make_ssh_key, shutdown, ssh
+from hosts.nspawn import boot, build_rootfs, make_ssh_key, shutdown, ssh, start_port_listener
 
 CLUSTER_PORTS = (4370, 5370)  # ekka mode, offset 0
 
@@ -30,13 +29,7 @@ def fw_hosts(netns, procs, tmp_path):
     try:
         machines = boot(procs, net, rootfs, key)
         # What the agent would listen on, in node1's namespace (so node1's firewall applies).
-        listener = ("import socket,select\nss=[]\n"
-                    f"for p in {CLUSTER_PORTS!r}:\n"
-                    " s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-                    " s.bind(('0.0.0.0',p)); s.listen(16); ss.append(s)\n"
-                    "while True:\n"
-                    " for s in select.select(ss,[],[])[0]: s.accept()[0].close()\n")
-        machines[0].host.start([sys.executable, "-c", listener], name="node1.listener")
+        start_port_listener(machines[0].host, CLUSTER_PORTS, "node1.listener")
         yield net, machines, key
     finally:
         shutdown(machines)

@@ -12,7 +12,6 @@ import datetime
 import hashlib
 import json
 import subprocess
-import sys
 import threading
 import time
 
@@ -20,6 +19,7 @@ import pytest
 
 from fleet import CORE, Fleet
 from harness.wait import wait_until
+from hosts.nspawn import start_port_listener
 
 CLUSTER_PORTS = (4370, 5370)  # ekka mode, offset 0
 CORE_HOSTS = {n: {} for n in CORE}
@@ -223,13 +223,7 @@ def test_firewalld_backend(fleet):
     """node4 (purged above) runs firewalld; its peers are node1 and node2, then node1 only."""
     n4 = fleet["node4"]
     fleet.ok("node4", "systemctl start firewalld && firewall-cmd --state")
-    listener = ("import socket,select\nss=[]\n"
-                f"for p in {CLUSTER_PORTS!r}:\n"
-                " s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-                " s.bind(('0.0.0.0',p)); s.listen(16); ss.append(s)\n"
-                "while True:\n"
-                " for s in select.select(ss,[],[])[0]: s.accept()[0].close()\n")
-    n4.host.start([sys.executable, "-c", listener], name="node4.listener")
+    start_port_listener(n4.host, CLUSTER_PORTS, "node4.listener")
     # The admin's zone for the cluster network; ours go there, nothing else is touched.
     fleet.ok("node4", "firewall-cmd --permanent --zone=internal --add-interface=eth0 && firewall-cmd --reload")
     playbook = fleet.work / "firewall.yml"

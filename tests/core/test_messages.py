@@ -45,7 +45,7 @@ def test_the_previous_release_format_decodes():
            "lease": 15, "mv": 9}
     msg = m.from_wire(old)
     assert isinstance(msg, m.LockRequest) and msg.token is None and msg.strategy == "leader"
-    assert m.to_wire(msg) == dict(old, v=m.PROTOCOL_VERSION)
+    assert m.to_wire(msg) == dict(old, v=m.MESSAGE_FORMAT)
 
 
 @pytest.mark.parametrize("obj,reason", [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 from harness.netns import Host, Network
@@ -17,6 +18,18 @@ from harness.procs import Proc, ProcessGroup
 from harness.wait import wait_until
 
 HERE = Path(__file__).resolve().parent
+
+
+def start_port_listener(host: Host, ports, name: str) -> Proc:
+    """Something listening on `ports` in host's namespace, as the agent would: the firewall tests
+    probe reachability through the host's own firewall without running an agent."""
+    code = ("import socket,select\nss=[]\n"
+            f"for p in {tuple(ports)!r}:\n"
+            " s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+            " s.bind(('0.0.0.0',p)); s.listen(16); ss.append(s)\n"
+            "while True:\n"
+            " for s in select.select(ss,[],[])[0]: s.accept()[0].close()\n")
+    return host.start([sys.executable, "-c", code], name=name)
 
 
 def build_rootfs(suite: str = "bookworm") -> Path:

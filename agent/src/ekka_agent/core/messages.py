@@ -16,7 +16,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional
 
-PROTOCOL_VERSION = 1
+# The layout of these records on the wire ("v" in each message). Which peers may talk at all is
+# the connection's protocol, agreed in the handshake (core/versions.py), a separate number.
+MESSAGE_FORMAT = 1
 KINDS: dict = {}          # wire kind -> class
 
 
@@ -391,7 +393,7 @@ def to_wire(msg: Message) -> dict:
         if not (omit and v == default):
             out[key] = v
     if "v" not in out:
-        out["v"] = PROTOCOL_VERSION
+        out["v"] = MESSAGE_FORMAT
     return out
 
 
