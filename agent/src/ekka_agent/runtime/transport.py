@@ -71,46 +71,24 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
-class TcpTransport:
-    def __init__(self, me: str, cookie: str, cluster: str, resolve, on_event, *, rpc_max_frame: int,
-                 connect_timeout: float, tls=(None, None)):
+class PeerLinks:
+    """The bookkeeping every transport shares, whatever carries the bytes: which connections are
+    open to whom, RPC messages waiting for a dial, what peers proved (runtime/proofs.py), and the
+    events the core hears. A transport adds listen(), _handshake_out() and _serve()."""
+
+    def __init__(self, me: str, cookie: str, cluster: str, resolve, on_event, *, connect_timeout: float):
         self.me, self.cookie, self.cluster = me, cookie, cluster
         self.resolve = resolve            # async (peer, channel) -> (host, port)
         self.on_event = on_event
-        self.rpc_max_frame = rpc_max_frame
         self.connect_timeout = connect_timeout
-        self.server_tls, self.client_tls = tls
-        self.cluster_conns: dict[str, list[Conn]] = {}
-        self.rpc_out: dict[str, Conn] = {}
+        self.cluster_conns: dict[str, list] = {}
+        self.rpc_out: dict = {}
         self.rpc_pending: dict[str, list] = {}
-        self.servers: list = []
         self.tasks: set = set()
         self.stats = {"refused": 0, "bad_frames": 0, "bad_messages": 0}
-        self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
         self.previous: list = []  # node.cookie_previous: also accepted from peers (reload.py changes both)
         self.proofs = Proofs(self)
         self.refusals: dict = {}     # peer -> the HandshakeError of our last dial to it
-
-    # ---------- lifecycle ----------
-    async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None:
-        for port, chan in ((cluster_port, "cluster"), (rpc_port, "rpc")):
-            srv = await asyncio.start_server(lambda r, w, c=chan: self._spawn(self._accept(r, w, c)),
-                                             host, port, ssl=self.server_tls, reuse_address=True)
-            self.servers.append(srv)
-
-    async def close(self) -> None:
-        for s in self.servers:
-            s.close()
-        for conns in list(self.cluster_conns.values()):
-            for c in conns:
-                c.close()
-        for c in list(self.rpc_out.values()):
-            c.close()
-        await asyncio.sleep(0)  # let write loops flush their goodbyes
-        for t in list(self.tasks):
-            t.cancel()
-        for s in self.servers:
-            await s.wait_closed()
 
     def _spawn(self, coro):
         t = asyncio.get_running_loop().create_task(coro)
@@ -119,8 +97,12 @@ class TcpTransport:
         return t
 
     def _emit(self, event) -> None:
-        # Never call back into the core from inside one of its own actions.
-        asyncio.get_running_loop().call_soon(self.on_event, event)
+        # Never call back into the core from inside one of its own actions. on_event is read
+        # when the event is delivered, so a transport that stops hearing (a crash) stops here too.
+        asyncio.get_running_loop().call_soon(self._deliver, event)
+
+    def _deliver(self, event) -> None:
+        self.on_event(event)
 
     # ---------- actions from the core ----------
     def connect(self, peer: str) -> None:
@@ -149,6 +131,103 @@ class TcpTransport:
         c = self.rpc_out.pop(peer, None)
         if c:
             c.close()
+
+    def _close_all(self) -> None:
+        for conns in list(self.cluster_conns.values()):
+            for c in conns:
+                c.close()
+        for c in list(self.rpc_out.values()):
+            c.close()
+
+    # ---------- dialling ----------
+    async def _handshake_out(self, peer: str, channel: str):
+        raise NotImplementedError
+
+    async def _serve(self, conn) -> None:
+        raise NotImplementedError
+
+    async def _dial_cluster(self, peer: str) -> None:
+        try:
+            conn = await asyncio.wait_for(self._handshake_out(peer, "cluster"), self.connect_timeout)
+        except HandshakeError as e:
+            self.stats["refused"] += 1
+            self.refusals[peer] = e     # a join to this peer reports why (runtime/status.py)
+            log.warning("could not connect to %s: %s", peer, e)
+            return self._emit(ev.ConnectFailed(peer, e.reason))
+        except _NET_ERRORS as e:
+            log.debug("could not connect to %s: %s", peer, _why(e))
+            return self._emit(ev.ConnectFailed(peer, _why(e)))
+        await self._serve(conn)
+
+    async def _dial_rpc(self, peer: str) -> None:
+        try:
+            conn = await asyncio.wait_for(self._handshake_out(peer, "rpc"), self.connect_timeout)
+        except (HandshakeError, *_NET_ERRORS) as e:
+            dropped = self.rpc_pending.pop(peer, [])
+            log.info("RPC to %s failed, %d message(s) dropped: %s", peer, len(dropped), _why(e))
+            return
+        self.rpc_out[peer] = conn
+        for msg in self.rpc_pending.pop(peer, []):
+            conn.send(msg)
+        await self._serve(conn)
+
+    # ---------- a live connection ----------
+    def _opened(self, conn) -> None:
+        self.proofs.opened(conn)
+        if conn.channel == "cluster":
+            self.cluster_conns.setdefault(conn.peer, []).append(conn)
+            self._emit(ev.ConnectionUp(conn.peer, conn.outbound))
+
+    def _received(self, conn, obj) -> None:
+        if self.proofs.on_message(conn, obj):
+            return            # a re-proof after a reload (runtime/proofs.py), not a core message
+        try:
+            msg = from_wire(obj)
+        except MessageError as e:
+            # A peer with a bug or another version must not take this connection down.
+            self.stats["bad_messages"] += 1
+            log.warning("dropped a bad message from %s: %s", conn.peer, e)
+            return
+        self._emit(ev.Received(conn.peer, msg))
+
+    def _closed(self, conn, reason: str) -> None:
+        self.proofs.closed(conn)
+        if conn.channel == "cluster":
+            lst = self.cluster_conns.get(conn.peer, [])
+            if conn in lst:
+                lst.remove(conn)
+                if not lst:
+                    self.cluster_conns.pop(conn.peer, None)
+                self._emit(ev.ConnectionDown(conn.peer, reason))
+        elif self.rpc_out.get(conn.peer) is conn:
+            del self.rpc_out[conn.peer]
+
+
+class TcpTransport(PeerLinks):
+    def __init__(self, me: str, cookie: str, cluster: str, resolve, on_event, *, rpc_max_frame: int,
+                 connect_timeout: float, tls=(None, None)):
+        super().__init__(me, cookie, cluster, resolve, on_event, connect_timeout=connect_timeout)
+        self.rpc_max_frame = rpc_max_frame
+        self.server_tls, self.client_tls = tls
+        self.servers: list = []
+        self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
+
+    # ---------- lifecycle ----------
+    async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None:
+        for port, chan in ((cluster_port, "cluster"), (rpc_port, "rpc")):
+            srv = await asyncio.start_server(lambda r, w, c=chan: self._spawn(self._accept(r, w, c)),
+                                             host, port, ssl=self.server_tls, reuse_address=True)
+            self.servers.append(srv)
+
+    async def close(self) -> None:
+        for s in self.servers:
+            s.close()
+        self._close_all()
+        await asyncio.sleep(0)  # let write loops flush their goodbyes
+        for t in list(self.tasks):
+            t.cancel()
+        for s in self.servers:
+            await s.wait_closed()
 
     # ---------- accepting ----------
     async def _accept(self, reader, writer, channel: str) -> None:
@@ -199,52 +278,13 @@ class TcpTransport:
         fr.decoder.max_size = CLUSTER_MAX_FRAME if channel == "cluster" else self.rpc_max_frame
         return Conn(peer, channel, True, fr, writer, hs=d)
 
-    async def _dial_cluster(self, peer: str) -> None:
-        try:
-            conn = await asyncio.wait_for(self._handshake_out(peer, "cluster"), self.connect_timeout)
-        except HandshakeError as e:
-            self.stats["refused"] += 1
-            self.refusals[peer] = e     # a join to this peer reports why (runtime/status.py)
-            log.warning("could not connect to %s: %s", peer, e)
-            return self._emit(ev.ConnectFailed(peer, e.reason))
-        except _NET_ERRORS as e:
-            log.debug("could not connect to %s: %s", peer, _why(e))
-            return self._emit(ev.ConnectFailed(peer, _why(e)))
-        await self._serve(conn)
-
-    async def _dial_rpc(self, peer: str) -> None:
-        try:
-            conn = await asyncio.wait_for(self._handshake_out(peer, "rpc"), self.connect_timeout)
-        except (HandshakeError, *_NET_ERRORS) as e:
-            dropped = self.rpc_pending.pop(peer, [])
-            log.info("RPC to %s failed, %d message(s) dropped: %s", peer, len(dropped), _why(e))
-            return
-        self.rpc_out[peer] = conn
-        for msg in self.rpc_pending.pop(peer, []):
-            conn.send(msg)
-        await self._serve(conn)
-
-    # ---------- a live connection ----------
     async def _serve(self, conn: Conn) -> None:
         conn.task = self._spawn(conn.write_loop())
-        self.proofs.opened(conn)
-        if conn.channel == "cluster":
-            self.cluster_conns.setdefault(conn.peer, []).append(conn)
-            self._emit(ev.ConnectionUp(conn.peer, conn.outbound))
+        self._opened(conn)
         reason = "closed by peer"
         try:
             while True:
-                obj = await conn.fr.next()
-                if self.proofs.on_message(conn, obj):
-                    continue          # a re-proof after a reload (runtime/proofs.py), not a core message
-                try:
-                    msg = from_wire(obj)
-                except MessageError as e:
-                    # A peer with a bug or another version must not take this connection down.
-                    self.stats["bad_messages"] += 1
-                    log.warning("dropped a bad message from %s: %s", conn.peer, e)
-                    continue
-                self._emit(ev.Received(conn.peer, msg))
+                self._received(conn, await conn.fr.next())
         except FrameError as e:
             self.stats["bad_frames"] += 1
             reason = str(e)
@@ -253,16 +293,7 @@ class TcpTransport:
             reason = _why(e)
         finally:
             conn.close()
-            self.proofs.closed(conn)
-            if conn.channel == "cluster":
-                lst = self.cluster_conns.get(conn.peer, [])
-                if conn in lst:
-                    lst.remove(conn)
-                    if not lst:
-                        self.cluster_conns.pop(conn.peer, None)
-                    self._emit(ev.ConnectionDown(conn.peer, reason))
-            elif self.rpc_out.get(conn.peer) is conn:
-                del self.rpc_out[conn.peer]
+            self._closed(conn, reason)
 
 
 def _fmt(addr) -> str:
