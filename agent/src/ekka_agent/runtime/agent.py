@@ -124,11 +124,17 @@ class Agent:
 
     def _arm_timer(self) -> None:
         d = self.core.next_deadline()
+        if self.timer and d is not None and self.timer.when() == d:
+            return      # most events leave the deadline where it was: no new timer to heap up
         if self.timer:
             self.timer.cancel()
             self.timer = None
         if d is not None:
-            self.timer = asyncio.get_running_loop().call_at(d, self.feed, ev.Tick())
+            self.timer = asyncio.get_running_loop().call_at(d, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self.timer = None
+        self.feed(ev.Tick())
 
     # ---------- the Carrier of the core's actions (runtime/dispatch.py) ----------
     def send(self, peer: str, msg, channel: str) -> None:

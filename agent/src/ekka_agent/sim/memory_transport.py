@@ -114,6 +114,7 @@ class MemoryTransport(PeerLinks):
         await asyncio.sleep(0)
         for t in list(self.tasks):
             t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
     def crash(self) -> None:
         """kill -9: nothing more reaches the agent; the far ends hear the sockets close."""
