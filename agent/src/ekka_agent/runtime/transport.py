@@ -13,7 +13,7 @@ import ssl
 from typing import Protocol
 
 from ..core import events as ev
-from ..core.handshake import Acceptor, Dialer, HandshakeError, refusal
+from ..core.handshake import Acceptor, Dialer, HandshakeError, read, refusal
 from ..core.messages import Message, MessageError, from_wire, to_wire
 from ..core.wire import CLUSTER_MAX_FRAME, FrameError, encode
 from .framed import Closed, FramedReader, write_frame
@@ -235,15 +235,15 @@ class TcpTransport(PeerLinks):
         fr = FramedReader(reader, HANDSHAKE_MAX_FRAME)
         acc = Acceptor(self.me, self.cookie, self.cluster, channel, previous=self.previous)
         try:
-            write_frame(writer, acc.start())
+            write_frame(writer, to_wire(acc.start()))
             auth = await asyncio.wait_for(fr.next(), self.connect_timeout)
-            write_frame(writer, acc.receive(auth))
+            write_frame(writer, to_wire(acc.receive(read(auth, acc.EXPECTS))))
             await writer.drain()
         except HandshakeError as e:
             self.stats["refused"] += 1
             log.warning("refused %s connection from %s: %s", channel, _fmt(addr), e)
             try:
-                write_frame(writer, refusal(self.me, self.cluster, e))
+                write_frame(writer, to_wire(refusal(self.me, self.cluster, e)))
                 await asyncio.wait_for(writer.drain(), 1)
             except _NET_ERRORS:
                 pass
@@ -264,14 +264,14 @@ class TcpTransport(PeerLinks):
             fr = FramedReader(reader, HANDSHAKE_MAX_FRAME)
             d = Dialer(self.me, self.cookie, self.cluster, channel, expect=peer, previous=self.previous)
             try:
-                auth = d.receive_hello(await fr.next())
+                auth = d.receive_hello(read(await fr.next(), d.HELLO))
             except HandshakeError as e:
-                write_frame(writer, d.refusal(e))
+                write_frame(writer, to_wire(d.refusal(e)))
                 await asyncio.wait_for(writer.drain(), 1)
                 raise
-            write_frame(writer, auth)
+            write_frame(writer, to_wire(auth))
             await writer.drain()
-            d.receive_ok(await fr.next())
+            d.receive_ok(read(await fr.next(), d.ANSWER))
         except BaseException:
             writer.close()
             raise

@@ -20,7 +20,7 @@ import json
 import logging
 import random
 
-from ..core.handshake import Acceptor, Dialer, HandshakeError, refusal
+from ..core.handshake import Acceptor, Dialer, HandshakeError, read, refusal
 from ..core.messages import Message, to_wire
 from ..runtime.transport import PeerLinks
 from .net import Links
@@ -142,15 +142,15 @@ class MemoryTransport(PeerLinks):
             await asyncio.sleep(self.connect_timeout * 2)    # wait_for gives up first: timed out
         acc = Acceptor(far.me, far.cookie, far.cluster, chan, previous=far.previous)
         d = Dialer(self.me, self.cookie, self.cluster, channel, expect=peer, previous=self.previous)
-        auth = d.receive_hello(_json(acc.start()))          # raises, as the TCP dialer's does
+        auth = d.receive_hello(read(_json(acc.start()), d.HELLO))     # raises, as the TCP dialer's does
         await asyncio.sleep(2 * net.latency())
         try:
-            ok = acc.receive(_json(auth))
+            ok = acc.receive(read(_json(auth), acc.EXPECTS))
         except HandshakeError as e:
             far.stats["refused"] += 1
             log.warning("%s refused %s connection from %s: %s", far.me, chan, self.me, e)
             ok = refusal(far.me, far.cluster, e)
-        d.receive_ok(_json(ok))
+        d.receive_ok(read(_json(ok), d.ANSWER))
         await asyncio.sleep(net.latency())
         if far.dead or far.net.listeners.get((host, port), (None,))[0] is not far:
             raise ConnectionResetError("%s went away during the handshake" % peer)
@@ -163,8 +163,9 @@ class MemoryTransport(PeerLinks):
         self._opened(conn)
 
 
-def _json(obj: dict) -> dict:
-    return json.loads(json.dumps(obj))
+def _json(msg: Message) -> dict:
+    """A handshake message as the far side's transport would read it off the wire."""
+    return json.loads(json.dumps(to_wire(msg)))
 
 
 def _nothing(_event) -> None:
