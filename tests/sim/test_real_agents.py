@@ -96,3 +96,18 @@ def test_an_action_no_one_carries_out_fails_the_run(tmp_path):
         await sim.sleep(5)
     with pytest.raises(TypeError, match="no one carries out"):
         AgentSim.run(scenario, tmp_path, seed=4, options=FAST)
+
+
+def test_same_seed_same_run_with_loss_and_delay(tmp_path):
+    # Lost segments arrive late (TCP retransmits), delays vary per message: all from the seed.
+    def once(root):
+        async def scenario(sim):
+            await form(sim, [A, B, C])
+            sim.net.partition([A], [B, C])
+            await sim.wait_until(lambda: all_see(sim, [A], [A]), timeout=30)
+            sim.net.heal()
+            ok = await sim.wait_until(lambda: all_see(sim, [A, B, C], [A, B, C]), timeout=120)
+            return ok, round(sim.now, 6)
+        return AgentSim.run(scenario, root, seed=5, options=FAST, delay=(0.001, 0.02), loss=0.05)
+    first, second = once(tmp_path / "1"), once(tmp_path / "2")
+    assert first[0] and first == second
