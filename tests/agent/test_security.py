@@ -79,7 +79,8 @@ def test_garbage_on_the_cluster_and_rpc_ports_leaves_the_node_serving(agents):
 
 def test_oversized_frame_after_handshake_closes_only_that_connection(agents):
     """A member that sends a frame over the limit loses that connection, not the node."""
-    from ekka_agent.core.handshake import Dialer
+    from ekka_agent.core.handshake import Dialer, read
+    from ekka_agent.core.messages import to_wire
     from ekka_agent.core.wire import FrameDecoder, encode
     n1 = agents.add(agents.name(1))
     s = socket.create_connection((agents.ip(1), 4371), timeout=5)
@@ -89,11 +90,11 @@ def test_oversized_frame_after_handshake_closes_only_that_connection(agents):
         msgs = dec.feed(s.recv(4096))
         hello = msgs[0] if msgs else None
     d = Dialer(agents.name(7), agents.cookie, "testcl", "cluster", expect=n1.name)
-    s.sendall(encode(d.receive_hello(hello)))
+    s.sendall(encode(to_wire(d.receive_hello(read(hello, d.HELLO)))))
     ok = []
     while not ok:
         ok = dec.feed(s.recv(4096))
-    d.receive_ok(ok[0])
+    d.receive_ok(read(ok[0], d.ANSWER))
     s.sendall(struct.pack(">I", 50 * 1024 * 1024))
     s.settimeout(5)
     while s.recv(65536):                # whatever the node had sent, then its close

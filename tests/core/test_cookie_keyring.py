@@ -7,6 +7,7 @@ from ekka_agent.config import ConfigError
 from ekka_agent.config.cookie import fingerprint
 from ekka_agent.config.load import validate
 from ekka_agent.core.handshake import Acceptor, Dialer, HandshakeError, Reproof
+from ekka_agent.core.messages import ReproveAsk
 
 
 def _hs(acc_cookie, acc_prev, dia_cookie, dia_prev):
@@ -54,7 +55,7 @@ def test_reproof_fails_for_a_peer_without_an_accepted_cookie():
 
 def test_a_reproof_answer_for_another_exchange_proves_nothing():
     a, b = Reproof("a@h.x", "b@h.x", "c", "cluster"), Reproof("b@h.x", "a@h.x", "c", "cluster")
-    reply, _ = b.receive({"t": "reprove", "n": "x" * 32}, "k", ["k"])   # not a's nonce
+    reply, _ = b.receive(ReproveAsk("x" * 32), "k", ["k"])   # not a's nonce
     a.start()
     assert a.receive(reply, "k", ["k"]) == (None, None)
 

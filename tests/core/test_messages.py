@@ -29,8 +29,9 @@ EXAMPLES = [
     m.LockRenew("a/b/1", "r", "o", 5), m.LockRelease("a/b/1/rb", "r", "o", only_op="a/b/1"),
     m.LockReply("a/b/1", True, phase="reserve", counter=3, fast=4), m.LockReply("x", False, error="locked"),
     m.DiscoveryProbe(1), m.DiscoveryInfo(1, "c1", 2, [1, "a@h"], True, ["a@h"], False),
-    m.Hello(1, "a@h", "c", "cluster", "n"), m.Auth("a@h", "c", "n", "mac"), m.HandshakeOk("mac"),
-    m.Refuse("bad_cookie"),
+    m.Hello("a@h", "c", "cluster", "n"), m.Auth("a@h", "c", "n", "mac", protocol=2, protocol_min=1, agent="0.2.0"),
+    m.HandshakeOk("mac"), m.Refuse("bad_cookie"), m.Refuse("cluster_name", "a@h", "c", protocol=2),
+    m.ReproveAsk("n1"), m.ReproveAnswer("n1", "n2", "mac"), m.ReproveConfirm("n2", "mac"),
 ]
 
 

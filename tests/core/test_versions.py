@@ -1,10 +1,13 @@
 """Version negotiation in the handshake (pure)."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from ekka_agent import __version__
 from ekka_agent.core import versions
 from ekka_agent.core.handshake import Acceptor, Dialer, HandshakeError
+from ekka_agent.core.messages import from_wire, to_wire
 
 
 def test_the_package_version_is_the_one_in_pyproject():
@@ -22,13 +25,13 @@ def test_ranges_must_overlap(vmin, v, ok):
 def test_a_first_release_peer_is_protocol_1_and_named_so():
     acc = Acceptor("a@h.x", "k", "c", "cluster")
     dia = Dialer("d@h.x", "k", "c", "cluster", expect=None)
-    hello = acc.start()
+    hello = to_wire(acc.start())
     old_hello = {k: v for k, v in hello.items() if k not in ("vmin", "agent")}
     old_hello["v"] = 1                                 # what 0.1.0 sends
-    auth = dia.receive_hello(old_hello)
+    auth = dia.receive_hello(from_wire(old_hello))
     assert (dia.peer_vmin, dia.peer_protocol, dia.peer_agent) == (1, 1, "0.1.0")
-    old_auth = {k: v for k, v in auth.items() if k not in ("v", "vmin", "agent")}
-    acc.receive(old_auth)
+    old_auth = {k: v for k, v in to_wire(auth).items() if k not in ("v", "vmin", "agent")}
+    acc.receive(from_wire(old_auth))
     assert (acc.peer_protocol, acc.peer_agent) == (1, "0.1.0")
 
 
@@ -43,7 +46,7 @@ def test_both_sides_learn_each_others_version():
 def test_an_incompatible_peer_is_refused_naming_both_versions():
     acc = Acceptor("a@h.x", "k", "c", "cluster")
     dia = Dialer("d@h.x", "k", "c", "cluster", expect=None)
-    hello = dict(acc.start(), v=9, vmin=9, agent="9.0.0")
+    hello = dataclasses.replace(acc.start(), protocol=9, protocol_min=9, agent="9.0.0")
     with pytest.raises(HandshakeError) as e:
         dia.receive_hello(hello)
     assert e.value.reason == "incompatible_version"
@@ -52,8 +55,8 @@ def test_an_incompatible_peer_is_refused_naming_both_versions():
     with pytest.raises(HandshakeError) as e2:
         acc.receive(dia.refusal(e.value))
     assert e2.value.reason == "incompatible_version" and "agent %s" % __version__ in str(e2.value)
-    auth = dict(Dialer("d@h.x", "k", "c", "cluster", expect=None).receive_hello(acc.start()), v=9, vmin=9,
-                agent="9.0.0")
+    auth = dataclasses.replace(Dialer("d@h.x", "k", "c", "cluster", expect=None).receive_hello(acc.start()),
+                               protocol=9, protocol_min=9, agent="9.0.0")
     with pytest.raises(HandshakeError) as e3:
         acc.receive(auth)
     assert e3.value.detail == {"theirs": "agent 9.0.0, protocol 9", "ours": versions.ours()}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from ekka_agent.core.handshake import Acceptor, Dialer, HandshakeError
+from ekka_agent.core.handshake import Acceptor, Dialer, HandshakeError, read
 from ekka_agent.core.records import new_record, newer, tombstone
 from ekka_agent.core.wire import FrameDecoder, FrameError, encode
 
@@ -44,6 +44,17 @@ def test_handshake_refusals(kw, reason):
     with pytest.raises(HandshakeError) as e:
         handshake(**kw)
     assert e.value.reason == reason
+
+
+@pytest.mark.parametrize("frame, says", [
+    ({"t": "auth", "node": "d@h.x"}, "field 'cluster'"), ({"t": "ok", "mac": "m"}, "got ok"),
+    ({"t": "what"}, "unknown message kind"), ([1], "JSON object"),
+    ({"t": "auth", "node": "d", "cluster": "c", "nonce": "n", "mac": "m", "v": "2"}, "field 'v'"),
+])
+def test_a_malformed_handshake_frame_is_a_protocol_refusal(frame, says):
+    with pytest.raises(HandshakeError) as e:
+        read(frame, Acceptor.EXPECTS)
+    assert e.value.reason == "protocol" and says in str(e.value) and "auth" in str(e.value)
 
 
 def test_a_replayed_auth_fails_on_a_new_connection():

@@ -9,8 +9,8 @@ from harness.agents import AGENT
 
 from ekka_agent.config import ConfigError, load_config
 from ekka_agent.discovery.dns import split_server
-from ekka_agent.discovery.etcd import parse_servers
 from ekka_agent.discovery.mcast import derive_key, pack, unpack
+from ekka_agent.etcd_url import Endpoint, parse_endpoint
 
 BASE = 'node { name = "%s", cookie = "k-5f2a9c" }\n'
 
@@ -60,7 +60,9 @@ def test_check_command_says_what_is_wrong(tmp_path):
 def test_servers_parsing():
     assert split_server("127.0.0.1:5353") == ("127.0.0.1", 5353)
     assert split_server("[::1]:5353") == ("::1", 5353) and split_server("::1") == ("::1", 53)
-    assert parse_servers(["h1:2379", "https://h2"]) == [("http", "h1", 2379), ("https", "h2", 2379)]
+    # The one etcd endpoint rule (etcd_url.py), for discovery and the lock strategy alike.
+    assert [parse_endpoint(s) for s in ("h1:2379", "https://h2")] == [("http", "h1", 2379), ("https", "h2", 2379)]
+    assert Endpoint("https", "::1", 2379).url == "https://[::1]:2379" == parse_endpoint("https://[::1]").url
 
 
 def test_mcast_packets():

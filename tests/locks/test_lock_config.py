@@ -24,7 +24,7 @@ def test_defaults_and_etcd_fallback_to_discovery_keys():
 
 @pytest.mark.parametrize("line, expect", [
     ('cluster.locks.etcd.server = "ftp://e1:2379"', "cluster.locks.etcd.server = 'ftp://e1:2379': must be etcd URLs"),
-    ('cluster.locks.etcd.server = "http://e1"', "must be etcd URLs"),
+    ('cluster.locks.etcd.server = "http://e1:2379/v2"', "must be etcd URLs"),
     ("cluster.locks.default_strategy = majority", "cluster.locks.default_strategy = 'majority': must be"),
     ("cluster.locks.max_lease = soon", "cluster.locks.max_lease = 'soon': must be a duration"),
     ("cluster.locks.shortcut = 1", "cluster.locks.shortcut: unknown key"),

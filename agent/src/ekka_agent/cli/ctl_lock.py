@@ -19,7 +19,7 @@ import os
 import sys
 
 from ..config.types import parse_duration_ms
-from ..core.lock_config import STRATEGIES
+from ..strategies import LOCK_STRATEGIES as STRATEGIES
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 CTL_OWNER = "ekka-ctl"

@@ -4,9 +4,12 @@ Challenge-response with HMAC-SHA256 keyed by the cookie over both nonces, both n
 the cluster name and the channel, so a reply cannot be replayed on another connection or by
 another node. Sans-IO: each side returns the messages to send and, at the end, the peer.
 
-    acceptor -> hello {node, cluster, nonce}
-    dialer   -> auth  {node, cluster, nonce, mac}       (or refuse)
-    acceptor -> ok    {mac}                             (or refuse)
+    acceptor -> Hello {node, cluster, channel, nonce}
+    dialer   -> Auth  {node, cluster, nonce, mac}       (or Refuse)
+    acceptor -> HandshakeOk {mac}                       (or Refuse)
+
+The messages are core/messages.py records (each side also announces its versions, versions.py);
+the transport turns frames into them with read() and back with messages.to_wire.
 
 Each side proves with its own cookie and accepts a peer proving with that cookie or any of its
 `previous` ones (Serf keyring style), so a cluster can change cookies without a split; `proved`
@@ -20,6 +23,8 @@ import hmac
 import secrets
 
 from . import versions
+from .messages import (REPROOF, Auth, HandshakeOk, Hello, Message, MessageError, Refuse, ReproveAnswer,
+                       ReproveAsk, ReproveConfirm, from_wire)
 
 VERSION = versions.PROTOCOL
 
@@ -35,7 +40,22 @@ class HandshakeError(Exception):
         super().__init__(text)
 
 
-def _check_versions(peer: str, msg: dict, hs) -> None:
+def read(obj, expect: tuple) -> Message:
+    """The handshake record in a decoded frame, or HandshakeError('protocol') saying what was wrong."""
+    try:
+        msg = from_wire(obj)
+    except MessageError as e:
+        raise HandshakeError("protocol", "expected %s: %s" % (_names(expect), e)) from None
+    if not isinstance(msg, expect):
+        raise HandshakeError("protocol", "expected %s, got %s" % (_names(expect), msg.KIND))
+    return msg
+
+
+def _names(classes: tuple) -> str:
+    return " or ".join("a %s message" % c.KIND for c in classes)
+
+
+def _check_versions(peer: str, msg, hs) -> None:
     """Record what the peer announced on hs; raise when no protocol is common to both."""
     hs.peer_vmin, hs.peer_protocol, hs.peer_agent = versions.peer_versions(msg)
     if not versions.compatible(hs.peer_vmin, hs.peer_protocol):
@@ -44,12 +64,12 @@ def _check_versions(peer: str, msg: dict, hs) -> None:
                              % (peer, theirs, versions.ours()), peer, {"theirs": theirs, "ours": versions.ours()})
 
 
-def _refused(peer: str, msg: dict, me_cluster: str) -> HandshakeError:
-    """The error for a refuse message from the other side."""
-    reason = str(msg.get("reason"))
+def _refused(peer: str, msg: Refuse, me_cluster: str) -> HandshakeError:
+    """The error for a Refuse from the other side."""
+    reason = msg.reason
     if reason == "cluster_name":
-        return HandshakeError("cluster_name", "peer %s is in cluster %r, not %r" % (peer, msg.get("cluster"),
-                              me_cluster), peer, {"name": msg.get("cluster")})
+        return HandshakeError("cluster_name", "peer %s is in cluster %r, not %r" % (peer, msg.cluster,
+                              me_cluster), peer, {"name": msg.cluster})
     if reason == "incompatible_version":
         vmin, v, agent = versions.peer_versions(msg)
         theirs = versions.describe(vmin, v, agent)
@@ -58,9 +78,9 @@ def _refused(peer: str, msg: dict, me_cluster: str) -> HandshakeError:
     return HandshakeError(reason, "peer %s refused us: %s" % (peer, reason), peer)
 
 
-def refusal(me: str, cluster: str, e: HandshakeError) -> dict:
+def refusal(me: str, cluster: str, e: HandshakeError) -> Refuse:
     """What to tell the other side when we refuse it, so both sides log why."""
-    return dict(versions.announce(), t="refuse", reason=e.reason, node=me, cluster=cluster)
+    return Refuse(e.reason, me, cluster, **versions.announce())
 
 
 def _mac(cookie: str, role: str, *parts: str) -> str:
@@ -86,27 +106,28 @@ class Acceptor:
         self.proved = None
         self.peer_vmin, self.peer_protocol, self.peer_agent = 1, 1, versions.FIRST_RELEASE
 
-    def start(self) -> dict:
-        return {"t": "hello", **versions.announce(), "node": self.me, "cluster": self.cluster,
-                "chan": self.channel, "nonce": self.nonce}
+    EXPECTS = (Auth, Refuse)     # what receive() takes: read(frame, Acceptor.EXPECTS)
 
-    def receive(self, msg: dict) -> dict:
-        """Check the dialer's auth; returns the ok message or raises HandshakeError."""
-        if msg.get("t") == "refuse":
-            raise _refused(str(msg.get("node")), msg, self.cluster)
-        if msg.get("t") != "auth" or not all(isinstance(msg.get(k), str) for k in ("node", "cluster", "nonce", "mac")):
+    def start(self) -> Hello:
+        return Hello(self.me, self.cluster, self.channel, self.nonce, **versions.announce())
+
+    def receive(self, msg: Auth | Refuse) -> HandshakeOk:
+        """Check the dialer's Auth; returns the HandshakeOk or raises HandshakeError."""
+        if isinstance(msg, Refuse):
+            raise _refused(str(msg.node), msg, self.cluster)
+        if not isinstance(msg, Auth):
             raise HandshakeError("protocol", "expected an auth message")
-        self.peer = msg["node"]
-        if msg["cluster"] != self.cluster:
+        self.peer = msg.node
+        if msg.cluster != self.cluster:
             raise HandshakeError("cluster_name", "peer %s is in cluster %r, not %r"
-                                 % (self.peer, msg["cluster"], self.cluster), self.peer, {"name": msg["cluster"]})
+                                 % (self.peer, msg.cluster, self.cluster), self.peer, {"name": msg.cluster})
         _check_versions(self.peer, msg, self)
-        self.proved = _proved_with(self.accepted, msg["mac"], "dialer", self.nonce, msg["nonce"], self.peer,
+        self.proved = _proved_with(self.accepted, msg.mac, "dialer", self.nonce, msg.nonce, self.peer,
                                    self.me, self.cluster, self.channel)
         if self.proved is None:
             raise HandshakeError("bad_cookie", "peer %s does not hold our cookie" % self.peer, self.peer)
-        return {"t": "ok", "mac": _mac(self.cookie, "acceptor", msg["nonce"], self.nonce, self.me, self.peer,
-                                        self.cluster, self.channel)}
+        return HandshakeOk(_mac(self.cookie, "acceptor", msg.nonce, self.nonce, self.me, self.peer,
+                                self.cluster, self.channel))
 
 
 class Dialer:
@@ -119,41 +140,43 @@ class Dialer:
         self.peer_vmin, self.peer_protocol, self.peer_agent = 1, 1, versions.FIRST_RELEASE
         self._their_nonce = None
 
-    def receive_hello(self, msg: dict) -> dict:
-        if msg.get("t") != "hello" or not isinstance(msg.get("nonce"), str) or not isinstance(msg.get("node"), str):
+    HELLO = (Hello,)                    # what receive_hello() takes: read(frame, Dialer.HELLO)
+    ANSWER = (HandshakeOk, Refuse)      # and receive_ok()
+
+    def receive_hello(self, msg: Hello) -> Auth:
+        if not isinstance(msg, Hello):
             raise HandshakeError("protocol", "expected a hello message")
-        self.peer = msg["node"]
+        self.peer = msg.node
         if self.expect and self.peer != self.expect:
             raise HandshakeError("wrong_node", "expected %s at this address, found %s" % (self.expect, self.peer),
                                  self.peer)
-        if msg.get("cluster") != self.cluster:
+        if msg.cluster != self.cluster:
             raise HandshakeError("cluster_name", "peer %s is in cluster %r, not %r"
-                                 % (self.peer, msg.get("cluster"), self.cluster), self.peer,
-                                 {"name": msg.get("cluster")})
+                                 % (self.peer, msg.cluster, self.cluster), self.peer, {"name": msg.cluster})
         _check_versions(self.peer, msg, self)
-        if msg.get("chan") != self.channel:
-            raise HandshakeError("protocol", "peer port serves %r, not %r" % (msg.get("chan"), self.channel), self.peer)
-        self._their_nonce = msg["nonce"]
-        return {"t": "auth", **versions.announce(), "node": self.me, "cluster": self.cluster, "nonce": self.nonce,
-                "mac": _mac(self.cookie, "dialer", msg["nonce"], self.nonce, self.me, self.peer, self.cluster,
-                            self.channel)}
+        if msg.channel != self.channel:
+            raise HandshakeError("protocol", "peer port serves %r, not %r" % (msg.channel, self.channel), self.peer)
+        self._their_nonce = msg.nonce
+        return Auth(self.me, self.cluster, self.nonce,
+                    _mac(self.cookie, "dialer", msg.nonce, self.nonce, self.me, self.peer, self.cluster, self.channel),
+                    **versions.announce())
 
-    def refusal(self, e: HandshakeError) -> dict:
+    def refusal(self, e: HandshakeError) -> Refuse:
         """What to tell the acceptor when its hello does not suit us, so both sides log why."""
         return refusal(self.me, self.cluster, e)
 
-    def receive_ok(self, msg: dict) -> str:
-        if msg.get("t") == "refuse":
+    def receive_ok(self, msg: HandshakeOk | Refuse) -> str:
+        if isinstance(msg, Refuse):
             raise _refused(self.peer, msg, self.cluster)
-        if msg.get("t") == "ok":
-            self.proved = _proved_with(self.accepted, msg.get("mac"), "acceptor", self.nonce, self._their_nonce,
+        if isinstance(msg, HandshakeOk):
+            self.proved = _proved_with(self.accepted, msg.mac, "acceptor", self.nonce, self._their_nonce,
                                        self.peer, self.me, self.cluster, self.channel)
         if self.proved is None:
             raise HandshakeError("bad_cookie", "peer %s does not hold our cookie" % self.peer, self.peer)
         return self.peer
 
 
-REPROOF_TYPES = ("reprove", "reprove_b", "reprove_a")
+REPROOF_TYPES = tuple(c.KIND for c in REPROOF)     # their kinds on the wire (runtime/proofs.py looks)
 
 
 class Reproof:
@@ -172,33 +195,30 @@ class Reproof:
         self.asked: str | None = None     # na while we wait for B's proof
         self.answered: dict = {}          # nb -> na while we wait for A's proof
 
-    def start(self) -> dict:
+    def start(self) -> ReproveAsk:
         self.asked = secrets.token_hex(16)
-        return {"t": "reprove", "n": self.asked}
+        return ReproveAsk(self.asked)
 
-    def receive(self, msg: dict, cookie: str, accepted) -> tuple:
+    def receive(self, msg: Message, cookie: str, accepted) -> tuple:
         """(reply or None, the cookie the peer proved with or None when this message proves nothing).
         Raises HandshakeError when a proof fails."""
-        t = msg.get("t")
-        if t == "reprove" and isinstance(msg.get("n"), str):
+        if isinstance(msg, ReproveAsk):
             nb = secrets.token_hex(16)
-            self.answered = {nb: msg["n"]}
-            return {"t": "reprove_b", "na": msg["n"], "n": nb,
-                    "mac": _mac(cookie, "re-acceptor", msg["n"], nb, self.me, self.peer, self.cluster,
-                                self.channel)}, None
-        if t == "reprove_b" and self.asked and msg.get("na") == self.asked and isinstance(msg.get("n"), str):
+            self.answered = {nb: msg.nonce}
+            return ReproveAnswer(msg.nonce, nb, _mac(cookie, "re-acceptor", msg.nonce, nb, self.me, self.peer,
+                                                     self.cluster, self.channel)), None
+        if isinstance(msg, ReproveAnswer) and self.asked and msg.asked == self.asked:
             na, self.asked = self.asked, None
-            proved = _proved_with(accepted, msg.get("mac"), "re-acceptor", na, msg["n"], self.peer, self.me,
+            proved = _proved_with(accepted, msg.mac, "re-acceptor", na, msg.nonce, self.peer, self.me,
                                   self.cluster, self.channel)
             if proved is None:
                 raise HandshakeError("bad_cookie", "peer %s no longer proves a cookie we accept" % self.peer,
                                      self.peer)
-            return {"t": "reprove_a", "nb": msg["n"],
-                    "mac": _mac(cookie, "re-dialer", msg["n"], na, self.me, self.peer, self.cluster,
-                                self.channel)}, proved
-        if t == "reprove_a" and msg.get("nb") in self.answered:
-            na = self.answered.pop(msg["nb"])
-            proved = _proved_with(accepted, msg.get("mac"), "re-dialer", msg["nb"], na, self.peer, self.me,
+            return ReproveConfirm(msg.nonce, _mac(cookie, "re-dialer", msg.nonce, na, self.me, self.peer,
+                                                  self.cluster, self.channel)), proved
+        if isinstance(msg, ReproveConfirm) and msg.answered in self.answered:
+            na = self.answered.pop(msg.answered)
+            proved = _proved_with(accepted, msg.mac, "re-dialer", msg.answered, na, self.peer, self.me,
                                   self.cluster, self.channel)
             if proved is None:
                 raise HandshakeError("bad_cookie", "peer %s no longer proves a cookie we accept" % self.peer,

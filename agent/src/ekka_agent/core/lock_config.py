@@ -3,7 +3,6 @@ keys, else discovery's cluster.etcd.* keys."""
 from __future__ import annotations
 
 from ..etcd_url import etcd_urls
-from ..strategies import LOCK_STRATEGIES as STRATEGIES  # noqa: F401  (ekka-ctl lock reads it here)
 
 
 def _first(options: dict, *keys):

@@ -18,15 +18,16 @@ def agent_version() -> str:
 
 
 def announce() -> dict:
-    return {"v": PROTOCOL, "vmin": MIN_PROTOCOL, "agent": agent_version()}
+    """The version fields of our handshake messages (core/messages.py Hello, Auth, Refuse)."""
+    return {"protocol": PROTOCOL, "protocol_min": MIN_PROTOCOL, "agent": agent_version()}
 
 
-def peer_versions(msg: dict) -> tuple:
-    """(vmin, v, agent) a peer announced in its hello or auth."""
-    v = _int(msg.get("v", 1))
-    vmin = _int(msg.get("vmin", v))
-    agent = msg.get("agent")
-    if not isinstance(agent, str):
+def peer_versions(msg) -> tuple:
+    """(vmin, v, agent) a peer announced in its Hello, Auth or Refuse."""
+    v = msg.protocol
+    vmin = v if msg.protocol_min is None else msg.protocol_min
+    agent = msg.agent
+    if agent is None:
         agent = FIRST_RELEASE if v == 1 else "unknown"
     return vmin, v, agent
 
@@ -42,6 +43,3 @@ def describe(vmin: int, v: int, agent: str) -> str:
 def ours() -> str:
     return describe(MIN_PROTOCOL, PROTOCOL, agent_version())
 
-
-def _int(x) -> int:
-    return x if isinstance(x, int) and not isinstance(x, bool) else 0

@@ -26,13 +26,14 @@ def discovery_checks(v: dict) -> list:
         out.append("cluster.mcast.iface = '0.0.0.0': must be set to this node's IPv4 interface address when "
                    "node.name %r has no IPv4 host (multicast is never sent without an interface)" % v["node.name"])
     if s == "etcd":
-        from .etcd import parse_servers
+        from ..etcd_url import EXAMPLE, parse_endpoint
         if not v["cluster.etcd.server"]:
-            out.append("cluster.etcd.server = []: must name at least one endpoint, such as http://127.0.0.1:2379")
-        try:
-            parse_servers(v["cluster.etcd.server"])
-        except ValueError as e:
-            out.append("cluster.etcd.server: %s" % e)
+            out.append("cluster.etcd.server = []: must name at least one endpoint, such as %s" % EXAMPLE)
+        for server in v["cluster.etcd.server"]:
+            try:
+                parse_endpoint(server)
+            except ValueError as e:
+                out.append("cluster.etcd.server: %s" % e)
         if bool(v["cluster.etcd.ssl.certfile"]) != bool(v["cluster.etcd.ssl.keyfile"]):
             out.append("cluster.etcd.ssl: certfile and keyfile must be set together")
     if s == "k8s" and not v["cluster.k8s.apiserver"].startswith("https://"):

@@ -1,21 +1,20 @@
-"""etcd (v3 API through etcd3gw, the JSON gateway client; python-etcd3 does not import with
-current protobuf): registry, discovery and the formation lock.
+"""etcd discovery: registry, discovery and the formation lock, through the one etcd client
+(etcd_client.py, which also says how endpoints, TLS and failures are handled).
 
   <prefix>/<cluster>/nodes/<node> = node   on a lease of node_ttl, kept alive at node_ttl/3
   <prefix>/<cluster>/lock         = node   put-if-absent on a short lease; deleted on unlock
 
-etcd3gw is synchronous (requests): every call runs in a thread. The requests session has
-trust_env=False, so REQUESTS_CA_BUNDLE / proxies in the environment cannot override our CA
-(test-environment.md gotcha 8). An unreachable etcd raises DiscoveryError naming the server;
-the core logs it and retries with backoff.
+The client blocks: every call runs in a thread. An unreachable etcd raises DiscoveryError
+naming each server and why; the core logs it and retries with backoff.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from urllib.parse import urlsplit
 
+from ..etcd_client import EtcdClient, EtcdError, b64, unb64
+from ..etcd_url import parse_endpoint
 from .base import BaseStrategy, DiscoveryError
 
 log = logging.getLogger("ekka.discovery")
@@ -26,17 +25,6 @@ LOCK_WAIT = 1.0        # how long lock() keeps trying; then the round ends and t
 LOCK_POLL = 0.2
 
 
-def parse_servers(servers: list) -> list:
-    """['http://h1:2379', 'h2:2379'] -> [('http', 'h1', 2379), ...]; ValueError says what is wrong."""
-    out = []
-    for s in servers:
-        u = urlsplit(s if "://" in s else "http://" + s)
-        if u.scheme not in ("http", "https") or not u.hostname:
-            raise ValueError("%r is not an etcd endpoint such as http://127.0.0.1:2379" % s)
-        out.append((u.scheme, u.hostname, u.port or 2379))
-    return out
-
-
 class Strategy(BaseStrategy):
     name = "etcd"
     has_lock = True
@@ -44,64 +32,37 @@ class Strategy(BaseStrategy):
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        self.servers = parse_servers(cfg["cluster.etcd.server"])
         self.base = "%s/%s" % (cfg["cluster.etcd.prefix"], cfg["cluster.name"])
         self.node_key = "%s/nodes/%s" % (self.base, self.me)
         self.lock_key = "%s/lock" % self.base
         self.ttl = max(1, cfg["cluster.etcd.node_ttl"] // 1000)
-        self.ssl = {k: cfg["cluster.etcd.ssl." + k] for k in ("certfile", "keyfile", "cacertfile")}
-        self.client = None
-        self.current = 0
+        ssl = {k: cfg["cluster.etcd.ssl." + k] for k in ("certfile", "keyfile", "cacertfile")}
+        self.client = EtcdClient([parse_endpoint(s) for s in cfg["cluster.etcd.server"]], ssl, REQUEST_TIMEOUT)
         self.lease = None
         self.lock_lease = None
         self.keeper = None
 
-    # ---------- the client (sync, called in threads) ----------
-    def _client(self):
-        if self.client is None:
-            import requests
-            from etcd3gw.client import Etcd3Client
-            scheme, host, port = self.servers[self.current % len(self.servers)]
-            if self.ssl["certfile"] or self.ssl["cacertfile"]:
-                scheme = "https"
-            session = requests.Session()
-            session.trust_env = False
-            if self.ssl["cacertfile"]:
-                session.verify = self.ssl["cacertfile"]
-            if self.ssl["certfile"]:
-                session.cert = (self.ssl["certfile"], self.ssl["keyfile"])
-            self.client = Etcd3Client(host=host, port=port, protocol=scheme, timeout=REQUEST_TIMEOUT,
-                                      api_path="/v3/", session=session)
-        return self.client
-
     async def _call(self, what: str, fn, *args):
-        """Run fn(client, *args) in a thread; on failure try the next server once, then raise."""
-        errors = []
-        for _ in range(len(self.servers)):
-            try:
-                return await asyncio.to_thread(fn, self._client(), *args)
-            except Exception as e:  # requests and etcd3gw raise many kinds; all mean "not now"
-                c = self.client
-                where = "%s://%s:%s" % (c.protocol, c.host, c.port) if c else "?"
-                errors.append("%s: %s" % (where, _short(e)))
-                self.client = None
-                self.current += 1
-        raise DiscoveryError("etcd %s failed: %s" % (what, "; ".join(errors)))
+        """Run fn(*args) in a thread; an etcd that cannot be reached or says no is a DiscoveryError."""
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except (EtcdError, ConnectionError) as e:
+            raise DiscoveryError("etcd %s failed: %s" % (what, e)) from None
 
     # ---------- strategy ----------
     async def discover(self) -> list:
-        kvs = await self._call("discover", lambda c: c.get_prefix(self.base + "/nodes/"))
-        nodes = sorted({v.decode() for v, _ in kvs})
+        nodes = sorted(set(await self._call("discover", self.client.values_under, self.base + "/nodes/")))
         self.info = {"prefix": self.base + "/nodes/", "registered": nodes}
         return [n for n in nodes if n.count("@") == 1 and self.node_of(*n.split("@", 1))]
 
+    def _put_node(self) -> int:
+        lease, _ = self.client.grant(self.ttl)
+        self.client.put(self.node_key, self.me, lease)
+        return lease
+
     async def register(self) -> None:
-        def put(c):
-            lease = c.lease(self.ttl)
-            c.put(self.node_key, self.me, lease=lease)
-            return lease
         old = self.lease
-        self.lease = await self._call("register", put)
+        self.lease = await self._call("register", self._put_node)
         if old is not None:
             await self._revoke(old)
         if self.keeper is None:
@@ -113,7 +74,7 @@ class Strategy(BaseStrategy):
         while True:
             await asyncio.sleep(max(0.5, self.ttl / 3))
             try:
-                left = await self._call("keepalive", lambda c: _refresh(c, self.lease.id))
+                left = await self._call("keepalive", self.client.keepalive, self.lease)
                 if left <= 0:
                     log.warning("etcd: the lease of %s expired; registering again", self.node_key)
                     await self.register_again()
@@ -128,42 +89,36 @@ class Strategy(BaseStrategy):
                 raise
 
     async def register_again(self) -> None:
-        def put(c):
-            lease = c.lease(self.ttl)
-            c.put(self.node_key, self.me, lease=lease)
-            return lease
-        self.lease = await self._call("register", put)
+        self.lease = await self._call("register", self._put_node)
 
     async def unregister(self) -> None:
         if self.keeper:
             self.keeper.cancel()
             self.keeper = None
         lease, self.lease = self.lease, None
-        await self._call("unregister", lambda c: c.delete(self.node_key))
+        await self._call("unregister", self.client.delete, self.node_key)
         if lease is not None:
             await self._revoke(lease)
 
     async def _revoke(self, lease) -> None:
         try:
-            await self._call("revoke", lambda c: c.post(c.get_url("/kv/lease/revoke"), json={"ID": lease.id}))
+            await self._call("revoke", self.client.revoke, lease)
         except DiscoveryError as e:
             log.info("%s (the lease ends by itself)", e)
 
     async def lock(self) -> None:
-        from etcd3gw.utils import _encode
+        c, k = self.client, b64(self.lock_key)
 
-        def try_lock(c):
+        def try_lock():
             if self.lock_lease is None:
-                self.lock_lease = c.lease(LOCK_TTL)
-            k = _encode(self.lock_key)
-            r = c.transaction({
-                "compare": [{"key": k, "result": "EQUAL", "target": "CREATE", "create_revision": 0}],
-                "success": [{"request_put": {"key": k, "value": _encode(self.me), "lease": self.lock_lease.id}}],
-                "failure": [{"request_range": {"key": k}}]})
+                self.lock_lease, _ = c.grant(LOCK_TTL)
+            r = c.txn([{"key": k, "result": "EQUAL", "target": "CREATE", "create_revision": 0}],
+                      [{"request_put": {"key": k, "value": b64(self.me), "lease": self.lock_lease}}],
+                      [{"request_range": {"key": k}}])
             if r.get("succeeded"):
                 return None
-            got = c.get(self.lock_key)
-            return got[0].decode() if got else "?"
+            kvs = r["responses"][0]["response_range"].get("kvs") or []
+            return unb64(kvs[0]["value"]) if kvs else "?"
         deadline = time.monotonic() + LOCK_WAIT
         while True:
             holder = await self._call("lock", try_lock)
@@ -174,14 +129,11 @@ class Strategy(BaseStrategy):
             await asyncio.sleep(LOCK_POLL)
 
     async def unlock(self) -> None:
-        from etcd3gw.utils import _encode
-
-        def release(c):
-            k = _encode(self.lock_key)
-            c.transaction({"compare": [{"key": k, "result": "EQUAL", "target": "VALUE", "value": _encode(self.me)}],
-                           "success": [{"request_delete_range": {"key": k}}]})
+        k = b64(self.lock_key)
         try:
-            await self._call("unlock", release)
+            await self._call("unlock", self.client.txn,
+                             [{"key": k, "result": "EQUAL", "target": "VALUE", "value": b64(self.me)}],
+                             [{"request_delete_range": {"key": k}}])
         finally:
             lease, self.lock_lease = self.lock_lease, None
             if lease is not None:
@@ -196,23 +148,3 @@ class Strategy(BaseStrategy):
             if lease is not None:
                 await self._revoke(lease)
         self.lease = self.lock_lease = None
-
-
-def _refresh(c, lease_id) -> int:
-    """Keep a lease alive through whichever server `c` is (the lease object pins its own client)."""
-    r = c.post(c.get_url("/lease/keepalive"), json={"ID": lease_id})
-    return int(r.get("result", {}).get("TTL", -1))
-
-
-def _short(e: Exception) -> str:
-    s = (str(e).strip() or str(getattr(e, "detail_text", "") or "").strip()  # etcd3gw keeps its text there
-         or e.__class__.__name__)
-    if "Connection refused" in s:
-        return "connection refused"
-    if "CERTIFICATE_VERIFY_FAILED" in s:
-        return "TLS: certificate verify failed"
-    if "SSLError" in s or "SSL" in s.split(":")[0]:
-        return "TLS: " + s.splitlines()[0][-160:]
-    if "timed out" in s.lower():
-        return "timed out"
-    return s.splitlines()[0][:200]

@@ -32,10 +32,12 @@ class Agent:
 
     make_transport(agent) builds the transport (default: TCP/TLS, runtime/transport.py); it
     must offer listen, connect, send, disconnect and close, and feed agent.feed its events.
+    The simulator passes sim/memory_transport.py's, and an rng so a seed decides the whole run.
     """
 
-    def __init__(self, cfg, make_transport=None):
+    def __init__(self, cfg, make_transport=None, rng=None):
         self.cfg = cfg
+        self.rng = rng
         self.make_transport = make_transport or _tcp_transport
         self.name = cfg["node.name"]
         self.node = naming.parse_node(self.name)
@@ -60,7 +62,7 @@ class Agent:
         except BlockingIOError:
             raise StartupError("another agent is running on data_dir %s" % self.data_dir) from None
         loop = asyncio.get_running_loop()
-        self.core = NodeCore(self.name, NodeSettings.from_config(self.cfg.as_dict()),
+        self.core = NodeCore(self.name, NodeSettings.from_config(self.cfg.as_dict()), self.rng,
                              wall_offset=time.time() - loop.time(), state=state_file.load(self.data_dir))
         self.transport = self.make_transport(self)
         await self._listen()
@@ -122,11 +124,17 @@ class Agent:
 
     def _arm_timer(self) -> None:
         d = self.core.next_deadline()
+        if self.timer and d is not None and self.timer.when() == d:
+            return      # most events leave the deadline where it was: no new timer to heap up
         if self.timer:
             self.timer.cancel()
             self.timer = None
         if d is not None:
-            self.timer = asyncio.get_running_loop().call_at(d, self.feed, ev.Tick())
+            self.timer = asyncio.get_running_loop().call_at(d, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self.timer = None
+        self.feed(ev.Tick())
 
     # ---------- the Carrier of the core's actions (runtime/dispatch.py) ----------
     def send(self, peer: str, msg, channel: str) -> None:

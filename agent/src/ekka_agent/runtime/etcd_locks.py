@@ -1,24 +1,23 @@
 """The etcd strategy's I/O: etcd's own lock (a key created only if absent, bound to a lease)
-through etcd3gw, in worker threads so the event loop never waits on HTTP.
+through the one etcd client (etcd_client.py), in worker threads so the event loop never waits
+on HTTP.
 
 The fencing token is the lock key's create revision: etcd revisions only grow, and a key made
-later always has a larger one. requests sessions are built with trust_env=False, so the
-REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE of the environment cannot replace the configured CA
-(research gotcha 8).
+later always has a larger one.
 """
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import math
-import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
 from ..core.lock_config import etcd_settings
+from ..etcd_client import EtcdClient
+from ..etcd_client import b64 as _b64
+from ..etcd_client import unb64 as _unb64
 from ..core.lock_etcd import EtcdLockCall, EtcdLockResult
 from .extras import Extra
 
@@ -28,14 +27,6 @@ log = logging.getLogger("ekka.locks.etcd")
 def extras(agent) -> list:
     st = etcd_settings(agent.cfg.as_dict())
     return [EtcdLocks(agent, st)] if st else []
-
-
-def _b64(s: str) -> str:
-    return base64.b64encode(s.encode()).decode()
-
-
-def _unb64(s: str) -> str:
-    return base64.b64decode(s).decode(errors="replace")
 
 
 # Seconds of etcd's lease a holder does not count on: etcd's TTLs are whole seconds and its
@@ -55,52 +46,18 @@ def promise(lease: float, ttl: int) -> float:
 
 
 class EtcdLockStore:
-    """Blocking calls on one etcd cluster (one client per thread, rotating through the URLs)."""
+    """Blocking calls on one etcd cluster (etcd_client.py: endpoints in turn, one session per thread)."""
 
     def __init__(self, settings: dict):
-        self.servers = settings["servers"]
+        self.client = EtcdClient(settings["servers"], settings["ssl"], settings["timeout"])
         self.prefix = settings["prefix"].strip("/")
-        self.ssl = settings["ssl"]
-        self.timeout = settings["timeout"]
-        self.local = threading.local()
-        self.current = 0
         self.later = None    # runs a revoke off the caller's path (set by EtcdLocks)
 
     def key(self, resource: str) -> str:
         return "/%s/%s" % (self.prefix, resource)
 
-    def _client(self, index: int):
-        import requests
-        from etcd3gw.client import Etcd3Client
-        cache = getattr(self.local, "clients", None)
-        if cache is None:
-            cache = self.local.clients = {}
-        if index not in cache:
-            u = urlsplit(self.servers[index])
-            s = requests.Session()
-            s.trust_env = False
-            if u.scheme == "https":
-                s.verify = self.ssl.get("cacertfile") or True
-                if self.ssl.get("certfile") and self.ssl.get("keyfile"):
-                    s.cert = (self.ssl["certfile"], self.ssl["keyfile"])
-            cache[index] = Etcd3Client(host=u.hostname, port=u.port, protocol=u.scheme, timeout=self.timeout,
-                                       api_path="/v3/", session=s)
-        return cache[index]
-
     def post(self, path: str, body: dict) -> dict:
-        """POST to the first server that answers; remember it for the next call."""
-        from etcd3gw import exceptions as ex
-        last = None
-        for i in range(len(self.servers)):
-            idx = (self.current + i) % len(self.servers)
-            c = self._client(idx)
-            try:
-                r = c.post(c.get_url(path), json=body)
-                self.current = idx
-                return r
-            except (ex.ConnectionFailedError, ex.ConnectionTimeoutError) as e:
-                last = e
-        raise ConnectionError("no etcd server answers (%s): %s" % (", ".join(self.servers), last))
+        return self.client.post(path, body)
 
     # ---- operations ----
     # Every hold is the key bound to an etcd lease of its own. A successful acquire binds the key
@@ -109,8 +66,7 @@ class EtcdLockStore:
     # it means: a late release, or the hand-back of an acquire the core gave up on, cannot free
     # a newer hold, because a re-entrant acquire moves the key to a new lease.
     def _grant(self, ttl: int) -> tuple[int, int]:
-        r = self.post("/lease/grant", {"TTL": ttl})
-        return int(r["ID"]), int(r.get("TTL") or ttl)
+        return self.client.grant(ttl)
 
     def acquire(self, resource: str, owner: str, lease: float) -> dict:
         k = self.key(resource)
@@ -153,7 +109,7 @@ class EtcdLockStore:
     def _granted_ttl(self, lid: int) -> int:
         if not lid:
             return 0
-        return int(self.post("/kv/lease/timetolive", {"ID": lid}).get("grantedTTL") or 0)
+        return self.client.granted_ttl(lid)
 
     def renew(self, resource: str, owner: str, lease: float, lid: int | None = None) -> dict:
         k = self.key(resource)
@@ -164,7 +120,7 @@ class EtcdLockStore:
                 return lost
             lid = int(kv.get("lease") or 0)
         # A keepalive only ever lengthens a lease: confirmed alive now, it lasts TTL from now.
-        ttl = int(self.post("/lease/keepalive", {"ID": lid}).get("result", {}).get("TTL") or 0)
+        ttl = self.client.keepalive(lid)
         if ttl <= 0:
             return lost
         kv = self._get(k)
@@ -196,13 +152,12 @@ class EtcdLockStore:
 
     def revoke(self, lid: int) -> None:
         try:
-            self.post("/kv/lease/revoke", {"ID": lid})
+            self.client.revoke(lid)
         except Exception as e:  # the key is gone already; an orphan lease just times out
             log.debug("could not revoke etcd lease %s: %s", lid, e)
 
     def _get(self, k: str):
-        kvs = self.post("/kv/range", {"key": _b64(k)}).get("kvs") or []
-        return kvs[0] if kvs else None
+        return self.client.get(k)
 
 
 class EtcdLocks(Extra):
@@ -261,7 +216,7 @@ class EtcdLocks(Extra):
                 if lid:   # off the caller's path: the key is already deleted
                     s.later(lid)
         except ConnectionError as e:
-            return EtcdLockResult(a.op, False, error="etcd_unavailable", message=str(e))
+            return EtcdLockResult(a.op, False, error="etcd_unavailable", message="no etcd server answers: %s" % e)
         except Exception as e:  # a bad answer from etcd fails this call, not the agent
             return EtcdLockResult(a.op, False, error="etcd_error", message="%s: %s" % (type(e).__name__, e))
         ok = r.pop("ok")

@@ -12,6 +12,7 @@ import time
 
 from ..config.cookie import fingerprint
 from ..core.handshake import REPROOF_TYPES, HandshakeError, Reproof
+from ..core.messages import MessageError, from_wire, to_wire
 
 PING_TYPES = ("lping", "lpong")   # link-level round-trip probes (metrics.py), never seen by the core
 
@@ -44,7 +45,7 @@ class Proofs:
         n = 0
         for conn in list(self.live):
             if peer_protocol(conn) >= REPROOF_SINCE:
-                conn.send_link(conn.reproof.start())
+                conn.send_link(to_wire(conn.reproof.start()))
                 n += 1
         return n
 
@@ -58,13 +59,16 @@ class Proofs:
         if msg.get("t") not in REPROOF_TYPES:
             return False
         try:
-            reply, proved = conn.reproof.receive(msg, self.t.cookie, self.accepted())
+            reply, proved = conn.reproof.receive(from_wire(msg), self.t.cookie, self.accepted())
+        except MessageError as e:
+            log.warning("dropped a bad re-proof message from %s: %s", conn.peer, e)
+            return True
         except HandshakeError as e:
             log.warning("closed the %s connection with %s: %s", conn.channel, conn.peer, e)
             conn.close()
             return True
         if reply is not None:
-            conn.send_link(reply)
+            conn.send_link(to_wire(reply))
         if proved is not None:
             conn.proved = fingerprint(proved)
         return True

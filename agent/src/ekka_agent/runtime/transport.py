@@ -13,7 +13,7 @@ import ssl
 from typing import Protocol
 
 from ..core import events as ev
-from ..core.handshake import Acceptor, Dialer, HandshakeError, refusal
+from ..core.handshake import Acceptor, Dialer, HandshakeError, read, refusal
 from ..core.messages import Message, MessageError, from_wire, to_wire
 from ..core.wire import CLUSTER_MAX_FRAME, FrameError, encode
 from .framed import Closed, FramedReader, write_frame
@@ -71,46 +71,24 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
-class TcpTransport:
-    def __init__(self, me: str, cookie: str, cluster: str, resolve, on_event, *, rpc_max_frame: int,
-                 connect_timeout: float, tls=(None, None)):
+class PeerLinks:
+    """The bookkeeping every transport shares, whatever carries the bytes: which connections are
+    open to whom, RPC messages waiting for a dial, what peers proved (runtime/proofs.py), and the
+    events the core hears. A transport adds listen(), _handshake_out() and _serve()."""
+
+    def __init__(self, me: str, cookie: str, cluster: str, resolve, on_event, *, connect_timeout: float):
         self.me, self.cookie, self.cluster = me, cookie, cluster
         self.resolve = resolve            # async (peer, channel) -> (host, port)
         self.on_event = on_event
-        self.rpc_max_frame = rpc_max_frame
         self.connect_timeout = connect_timeout
-        self.server_tls, self.client_tls = tls
-        self.cluster_conns: dict[str, list[Conn]] = {}
-        self.rpc_out: dict[str, Conn] = {}
+        self.cluster_conns: dict[str, list] = {}
+        self.rpc_out: dict = {}
         self.rpc_pending: dict[str, list] = {}
-        self.servers: list = []
         self.tasks: set = set()
         self.stats = {"refused": 0, "bad_frames": 0, "bad_messages": 0}
-        self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
         self.previous: list = []  # node.cookie_previous: also accepted from peers (reload.py changes both)
         self.proofs = Proofs(self)
         self.refusals: dict = {}     # peer -> the HandshakeError of our last dial to it
-
-    # ---------- lifecycle ----------
-    async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None:
-        for port, chan in ((cluster_port, "cluster"), (rpc_port, "rpc")):
-            srv = await asyncio.start_server(lambda r, w, c=chan: self._spawn(self._accept(r, w, c)),
-                                             host, port, ssl=self.server_tls, reuse_address=True)
-            self.servers.append(srv)
-
-    async def close(self) -> None:
-        for s in self.servers:
-            s.close()
-        for conns in list(self.cluster_conns.values()):
-            for c in conns:
-                c.close()
-        for c in list(self.rpc_out.values()):
-            c.close()
-        await asyncio.sleep(0)  # let write loops flush their goodbyes
-        for t in list(self.tasks):
-            t.cancel()
-        for s in self.servers:
-            await s.wait_closed()
 
     def _spawn(self, coro):
         t = asyncio.get_running_loop().create_task(coro)
@@ -119,8 +97,12 @@ class TcpTransport:
         return t
 
     def _emit(self, event) -> None:
-        # Never call back into the core from inside one of its own actions.
-        asyncio.get_running_loop().call_soon(self.on_event, event)
+        # Never call back into the core from inside one of its own actions. on_event is read
+        # when the event is delivered, so a transport that stops hearing (a crash) stops here too.
+        asyncio.get_running_loop().call_soon(self._deliver, event)
+
+    def _deliver(self, event) -> None:
+        self.on_event(event)
 
     # ---------- actions from the core ----------
     def connect(self, peer: str) -> None:
@@ -150,54 +132,19 @@ class TcpTransport:
         if c:
             c.close()
 
-    # ---------- accepting ----------
-    async def _accept(self, reader, writer, channel: str) -> None:
-        addr = writer.get_extra_info("peername")
-        fr = FramedReader(reader, HANDSHAKE_MAX_FRAME)
-        acc = Acceptor(self.me, self.cookie, self.cluster, channel, previous=self.previous)
-        try:
-            write_frame(writer, acc.start())
-            auth = await asyncio.wait_for(fr.next(), self.connect_timeout)
-            write_frame(writer, acc.receive(auth))
-            await writer.drain()
-        except HandshakeError as e:
-            self.stats["refused"] += 1
-            log.warning("refused %s connection from %s: %s", channel, _fmt(addr), e)
-            try:
-                write_frame(writer, refusal(self.me, self.cluster, e))
-                await asyncio.wait_for(writer.drain(), 1)
-            except _NET_ERRORS:
-                pass
-            writer.close()
-            return
-        except _NET_ERRORS as e:
-            log.info("dropped %s connection from %s during the handshake: %s", channel, _fmt(addr), _why(e))
-            writer.close()
-            return
-        fr.decoder.max_size = CLUSTER_MAX_FRAME if channel == "cluster" else self.rpc_max_frame
-        await self._serve(Conn(acc.peer, channel, False, fr, writer, hs=acc))
+    def _close_all(self) -> None:
+        for conns in list(self.cluster_conns.values()):
+            for c in conns:
+                c.close()
+        for c in list(self.rpc_out.values()):
+            c.close()
 
     # ---------- dialling ----------
-    async def _handshake_out(self, peer: str, channel: str) -> Conn:
-        host, port = await self.resolve(peer, channel)
-        reader, writer = await asyncio.open_connection(host, port, ssl=self.client_tls, local_addr=self.local_addr)
-        try:
-            fr = FramedReader(reader, HANDSHAKE_MAX_FRAME)
-            d = Dialer(self.me, self.cookie, self.cluster, channel, expect=peer, previous=self.previous)
-            try:
-                auth = d.receive_hello(await fr.next())
-            except HandshakeError as e:
-                write_frame(writer, d.refusal(e))
-                await asyncio.wait_for(writer.drain(), 1)
-                raise
-            write_frame(writer, auth)
-            await writer.drain()
-            d.receive_ok(await fr.next())
-        except BaseException:
-            writer.close()
-            raise
-        fr.decoder.max_size = CLUSTER_MAX_FRAME if channel == "cluster" else self.rpc_max_frame
-        return Conn(peer, channel, True, fr, writer, hs=d)
+    async def _handshake_out(self, peer: str, channel: str):
+        raise NotImplementedError
+
+    async def _serve(self, conn) -> None:
+        raise NotImplementedError
 
     async def _dial_cluster(self, peer: str) -> None:
         try:
@@ -225,26 +172,119 @@ class TcpTransport:
         await self._serve(conn)
 
     # ---------- a live connection ----------
-    async def _serve(self, conn: Conn) -> None:
-        conn.task = self._spawn(conn.write_loop())
+    def _opened(self, conn) -> None:
         self.proofs.opened(conn)
         if conn.channel == "cluster":
             self.cluster_conns.setdefault(conn.peer, []).append(conn)
             self._emit(ev.ConnectionUp(conn.peer, conn.outbound))
+
+    def _received(self, conn, obj) -> None:
+        if self.proofs.on_message(conn, obj):
+            return            # a re-proof after a reload (runtime/proofs.py), not a core message
+        try:
+            msg = from_wire(obj)
+        except MessageError as e:
+            # A peer with a bug or another version must not take this connection down.
+            self.stats["bad_messages"] += 1
+            log.warning("dropped a bad message from %s: %s", conn.peer, e)
+            return
+        self._emit(ev.Received(conn.peer, msg))
+
+    def _closed(self, conn, reason: str) -> None:
+        self.proofs.closed(conn)
+        if conn.channel == "cluster":
+            lst = self.cluster_conns.get(conn.peer, [])
+            if conn in lst:
+                lst.remove(conn)
+                if not lst:
+                    self.cluster_conns.pop(conn.peer, None)
+                self._emit(ev.ConnectionDown(conn.peer, reason))
+        elif self.rpc_out.get(conn.peer) is conn:
+            del self.rpc_out[conn.peer]
+
+
+class TcpTransport(PeerLinks):
+    def __init__(self, me: str, cookie: str, cluster: str, resolve, on_event, *, rpc_max_frame: int,
+                 connect_timeout: float, tls=(None, None)):
+        super().__init__(me, cookie, cluster, resolve, on_event, connect_timeout=connect_timeout)
+        self.rpc_max_frame = rpc_max_frame
+        self.server_tls, self.client_tls = tls
+        self.servers: list = []
+        self.local_addr = None   # (ip, 0): dial from the node's own address, so peers see and log it
+
+    # ---------- lifecycle ----------
+    async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None:
+        for port, chan in ((cluster_port, "cluster"), (rpc_port, "rpc")):
+            srv = await asyncio.start_server(lambda r, w, c=chan: self._spawn(self._accept(r, w, c)),
+                                             host, port, ssl=self.server_tls, reuse_address=True)
+            self.servers.append(srv)
+
+    async def close(self) -> None:
+        for s in self.servers:
+            s.close()
+        self._close_all()
+        await asyncio.sleep(0)  # let write loops flush their goodbyes
+        for t in list(self.tasks):
+            t.cancel()
+        for s in self.servers:
+            await s.wait_closed()
+
+    # ---------- accepting ----------
+    async def _accept(self, reader, writer, channel: str) -> None:
+        addr = writer.get_extra_info("peername")
+        fr = FramedReader(reader, HANDSHAKE_MAX_FRAME)
+        acc = Acceptor(self.me, self.cookie, self.cluster, channel, previous=self.previous)
+        try:
+            write_frame(writer, to_wire(acc.start()))
+            auth = await asyncio.wait_for(fr.next(), self.connect_timeout)
+            write_frame(writer, to_wire(acc.receive(read(auth, acc.EXPECTS))))
+            await writer.drain()
+        except HandshakeError as e:
+            self.stats["refused"] += 1
+            log.warning("refused %s connection from %s: %s", channel, _fmt(addr), e)
+            try:
+                write_frame(writer, to_wire(refusal(self.me, self.cluster, e)))
+                await asyncio.wait_for(writer.drain(), 1)
+            except _NET_ERRORS:
+                pass
+            writer.close()
+            return
+        except _NET_ERRORS as e:
+            log.info("dropped %s connection from %s during the handshake: %s", channel, _fmt(addr), _why(e))
+            writer.close()
+            return
+        fr.decoder.max_size = CLUSTER_MAX_FRAME if channel == "cluster" else self.rpc_max_frame
+        await self._serve(Conn(acc.peer, channel, False, fr, writer, hs=acc))
+
+    # ---------- dialling ----------
+    async def _handshake_out(self, peer: str, channel: str) -> Conn:
+        host, port = await self.resolve(peer, channel)
+        reader, writer = await asyncio.open_connection(host, port, ssl=self.client_tls, local_addr=self.local_addr)
+        try:
+            fr = FramedReader(reader, HANDSHAKE_MAX_FRAME)
+            d = Dialer(self.me, self.cookie, self.cluster, channel, expect=peer, previous=self.previous)
+            try:
+                auth = d.receive_hello(read(await fr.next(), d.HELLO))
+            except HandshakeError as e:
+                write_frame(writer, to_wire(d.refusal(e)))
+                await asyncio.wait_for(writer.drain(), 1)
+                raise
+            write_frame(writer, to_wire(auth))
+            await writer.drain()
+            d.receive_ok(read(await fr.next(), d.ANSWER))
+        except BaseException:
+            writer.close()
+            raise
+        fr.decoder.max_size = CLUSTER_MAX_FRAME if channel == "cluster" else self.rpc_max_frame
+        return Conn(peer, channel, True, fr, writer, hs=d)
+
+    async def _serve(self, conn: Conn) -> None:
+        conn.task = self._spawn(conn.write_loop())
+        self._opened(conn)
         reason = "closed by peer"
         try:
             while True:
-                obj = await conn.fr.next()
-                if self.proofs.on_message(conn, obj):
-                    continue          # a re-proof after a reload (runtime/proofs.py), not a core message
-                try:
-                    msg = from_wire(obj)
-                except MessageError as e:
-                    # A peer with a bug or another version must not take this connection down.
-                    self.stats["bad_messages"] += 1
-                    log.warning("dropped a bad message from %s: %s", conn.peer, e)
-                    continue
-                self._emit(ev.Received(conn.peer, msg))
+                self._received(conn, await conn.fr.next())
         except FrameError as e:
             self.stats["bad_frames"] += 1
             reason = str(e)
@@ -253,16 +293,7 @@ class TcpTransport:
             reason = _why(e)
         finally:
             conn.close()
-            self.proofs.closed(conn)
-            if conn.channel == "cluster":
-                lst = self.cluster_conns.get(conn.peer, [])
-                if conn in lst:
-                    lst.remove(conn)
-                    if not lst:
-                        self.cluster_conns.pop(conn.peer, None)
-                    self._emit(ev.ConnectionDown(conn.peer, reason))
-            elif self.rpc_out.get(conn.peer) is conn:
-                del self.rpc_out[conn.peer]
+            self._closed(conn, reason)
 
 
 def _fmt(addr) -> str:

@@ -12,14 +12,14 @@ import json
 from ..core.messages import Message, from_wire, to_wire
 
 
-class FakeNet:
+class Links:
+    """Who can reach whom, and how late and how lossy a link is: the controls a test turns.
+    Shared by FakeNet (the pure simulator) and the in-memory transport (memory_transport.py)."""
+
     def __init__(self, rng, delay=(0.0005, 0.002), loss: float = 0.0):
         self.rng = rng
-        self.now = 0.0
         self.delay = delay
         self.loss = loss
-        self._q: list = []
-        self._seq = itertools.count()
         self.blocked: set[tuple[str, str]] = set()   # one-way blocks (src, dst)
         self.group_of: dict[str, int] | None = None  # partition groups; None = whole
 
@@ -47,13 +47,6 @@ class FakeNet:
         if both:
             self.blocked.add((b, a))
 
-    # ---- scheduling ----
-    def at(self, t: float, fn, *args) -> None:
-        heapq.heappush(self._q, (t, next(self._seq), fn, args))
-
-    def later(self, dt: float, fn, *args) -> None:
-        self.at(self.now + dt, fn, *args)
-
     def latency(self) -> float:
         return self.rng.uniform(*self.delay)
 
@@ -67,6 +60,21 @@ class FakeNet:
             d += rto
             rto = min(rto * 2, 3.0)
         return d
+
+
+class FakeNet(Links):
+    def __init__(self, rng, delay=(0.0005, 0.002), loss: float = 0.0):
+        super().__init__(rng, delay, loss)
+        self.now = 0.0
+        self._q: list = []
+        self._seq = itertools.count()
+
+    # ---- scheduling ----
+    def at(self, t: float, fn, *args) -> None:
+        heapq.heappush(self._q, (t, next(self._seq), fn, args))
+
+    def later(self, dt: float, fn, *args) -> None:
+        self.at(self.now + dt, fn, *args)
 
     def step(self) -> bool:
         if not self._q:

@@ -1,0 +1,113 @@
+"""The real Agent (runtime/agent.py) on the in-memory network and a virtual clock (sim/agents.py):
+its loop, state file, runtime helpers and control socket, with only the transport swapped."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ekka_agent.core import events as ev
+from ekka_agent.sim.agents import AgentSim
+
+A, B, C = "ekka1@10.0.0.1", "ekka2@10.0.0.2", "ekka3@10.0.0.3"
+FAST = {"cluster.probe_interval": "500ms", "cluster.failure_timeout": "2500ms"}
+
+
+async def form(sim, names):
+    for n in names:
+        await sim.start(n)
+    for n in names[1:]:
+        r = await sim.command(n, "join", node=names[0])
+        assert r["ok"], r
+    assert await sim.wait_until(lambda: all_see(sim, names, names), timeout=30)
+
+
+async def all_see(sim, names, running):
+    for n in names:
+        st = await sim.status(n)
+        if st["running_nodes"] != sorted(running):
+            return False
+    return True
+
+
+def test_three_agents_form_one_cluster_and_answer_on_the_control_socket(tmp_path):
+    async def scenario(sim):
+        await form(sim, [A, B, C])
+        ids = {(await sim.status(n))["cluster_id"] for n in (A, B, C)}
+        assert len(ids) == 1
+        # The real control server over its Unix socket, as ekka-ctl asks it.
+        r = await sim.control(B, "status")
+        assert r["ok"] and r["result"]["running_nodes"] == sorted([A, B, C])
+        assert {m["node"]: m.get("cookie") for m in r["result"]["members"] if m["node"] != B}.keys() == {A, C}
+        assert r["result"]["cookie_fingerprint"]
+        bad = await sim.control(B, "no_such_command")
+        assert not bad["ok"]
+    AgentSim.run(scenario, tmp_path, seed=1, options=FAST)
+
+
+def test_a_partition_is_noticed_and_healed(tmp_path):
+    async def scenario(sim):
+        await form(sim, [A, B, C])
+        sim.net.partition([A, B], [C])
+        assert await sim.wait_until(lambda: all_see(sim, [A, B], [A, B]), timeout=30)
+        assert await sim.wait_until(lambda: all_see(sim, [C], [C]), timeout=30)
+        sim.net.heal()
+        assert await sim.wait_until(lambda: all_see(sim, [A, B, C], [A, B, C]), timeout=120)
+    AgentSim.run(scenario, tmp_path, seed=2, options=FAST)
+
+
+def test_a_crashed_agent_comes_back_with_what_it_persisted(tmp_path):
+    async def scenario(sim):
+        await form(sim, [A, B, C])
+        r = await sim.command(A, "kv_put", key="colour", value="blue")
+        assert r["ok"], r
+        assert await sim.wait_until(lambda: _kv(sim, C, "colour"), timeout=10)
+        cid = (await sim.status(C))["cluster_id"]
+        await sim.crash(C)      # kill -9: only what C persisted before acting survives
+        saved = json.load(open(os.path.join(sim.data_dir(C), "state.json")))
+        assert saved
+        # Alone, C cannot learn anything from its peers: all it has is its state file.
+        sim.net.partition([A, B], [C])
+        await sim.restart(C)
+        st = await sim.status(C)
+        assert st["cluster_id"] == cid
+        assert {m["node"] for m in st["members"]} == {A, B, C}
+        assert st["running_nodes"] == [C] and st["stopped_nodes"] == sorted([A, B])
+        assert await _kv(sim, C, "colour")
+        sim.net.heal()
+        assert await sim.wait_until(lambda: all_see(sim, [A, B, C], [A, B, C]), timeout=60)
+    AgentSim.run(scenario, tmp_path, seed=3, options=FAST)
+
+
+async def _kv(sim, name, key):
+    r = await sim.command(name, "kv_get", key=key)
+    return r["ok"] and r["result"]["value"] == "blue"
+
+
+def test_an_action_no_one_carries_out_fails_the_run(tmp_path):
+    class Mystery:
+        pass
+
+    async def scenario(sim):
+        a = await sim.start(A)
+        real = a.core.handle
+        a.core.handle = lambda e, now: real(e, now) + ([Mystery()] if isinstance(e, ev.Tick) else [])
+        await sim.sleep(5)
+    with pytest.raises(TypeError, match="no one carries out"):
+        AgentSim.run(scenario, tmp_path, seed=4, options=FAST)
+
+
+def test_same_seed_same_run_with_loss_and_delay(tmp_path):
+    # Lost segments arrive late (TCP retransmits), delays vary per message: all from the seed.
+    def once(root):
+        async def scenario(sim):
+            await form(sim, [A, B, C])
+            sim.net.partition([A], [B, C])
+            await sim.wait_until(lambda: all_see(sim, [A], [A]), timeout=30)
+            sim.net.heal()
+            ok = await sim.wait_until(lambda: all_see(sim, [A, B, C], [A, B, C]), timeout=120)
+            return ok, round(sim.now, 6)
+        return AgentSim.run(scenario, root, seed=5, options=FAST, delay=(0.001, 0.02), loss=0.05)
+    first, second = once(tmp_path / "1"), once(tmp_path / "2")
+    assert first[0] and first == second
