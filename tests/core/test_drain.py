@@ -106,7 +106,5 @@ def test_random_drains_never_give_two_holders(seed):
         sim_client_step(c, rng, node, who, strategy, held, grants, lease)
     h = History()
     h.grants = grants
-    assert drains >= 3 and len(grants) > 50
-    for strategy in ("leader", "quorum"):
-        assert h.overlaps(strategy) == [], strategy
-        assert h.token_regressions(strategy) == [], strategy
+    assert drains >= 3
+    h.assert_safe(("leader", "quorum"), 25)

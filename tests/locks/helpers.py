@@ -58,6 +58,15 @@ class History:
                         bad.append((a, b))
         return bad
 
+    def assert_safe(self, strategies, at_least: int) -> None:
+        """Enough grants of each strategy, no two holders at once, tokens only growing."""
+        counts = {s: sum(1 for g in self.grants if g["strategy"] == s) for s in strategies}
+        print("grants per strategy:", counts)
+        for s in strategies:
+            assert counts[s] >= at_least, counts
+            assert self.overlaps(s) == [], s
+            assert self.token_regressions(s) == [], s
+
     def token_regressions(self, strategy: str) -> list:
         """Grants whose token is not above that of every grant that ended before they began.
         (A holder that re-takes a lock it still holds somewhere gets its token again: re-entrant.)"""
