@@ -3,7 +3,9 @@
 It answers lock_req / lock_commit / lock_renew / lock_rel from its LockTable
 (core/lock_table.py): as the local table, as the leader for leader locks, and as one voter of
 a quorum or all lock. A reserve is refused when the asker sees another member list than this
-node (their replica sets could differ). The coordinator on this node asks it directly.
+node (their replica sets could differ), and a leader lock by a node that is not the leader in
+its own view. While its node drains, or has just been revived, it grants and votes on nothing new
+(core/lock_handover.py). The coordinator on this node asks it directly.
 """
 from __future__ import annotations
 

@@ -198,7 +198,7 @@ class NodeCore:
         return [c.name for c in self.parts if c.on_drain(drained, now)]
 
     def learn_record(self, record: dict, source: str, now: float) -> None:
-        """A member's record carried by another message (core/lock_voter.py: a revive's ask)."""
+        """A member's record carried by another message (core/lock_handover.py: a revive's ask)."""
         self.membership.merge([record], now, source=source)
 
     def handed_over(self, part: str, now: float) -> None:
