@@ -28,14 +28,15 @@ def test_health_checks_pass_and_fail(agents, certs):
     agents.wait_running([n1, n2, n3], [n1, n2, n3])
 
     assert _health(n2, "--expect", "3", "--safe-to-stop", "--no-alarms") == (0, [
-        "healthy: ping, running, expect, safe_to_stop, no_alarms"])
+        "healthy: ping, running, not_drained, expect, safe_to_stop, no_alarms"])
     code, lines = _health(n1, "--expect", "4", "--no-alarms")
     assert code == 1 and lines[0] == "expect: 3 running member(s), at least 4 expected"
     assert lines[1].startswith("no_alarms: certificate_expiry: node certificate") and len(lines) == 2
     r = n1.ctl("cluster", "health", "--json", "--expect", "4")
     report = json.loads(r.stdout)
     assert r.returncode == 1 and report["healthy"] is False
-    assert [(c["check"], c["ok"]) for c in report["checks"]] == [("ping", True), ("running", True), ("expect", False)]
+    assert [(c["check"], c["ok"]) for c in report["checks"]] == [
+        ("ping", True), ("running", True), ("not_drained", True), ("expect", False)]
 
     assert n2.ctl("lock", "acquire", "deploy", "--strategy", "quorum", "--lease", "5m").returncode == 0
     assert _health(n2, "--safe-to-stop")[0] == 0          # 2 of 3 stay: a majority everywhere

@@ -62,6 +62,7 @@ def test_http_endpoint(agents, tmp_path):
     assert one[("ekka_lock_requests_total", (("result", "granted"), ("strategy", "quorum")))] == 1
     assert ("ekka_discovery_rounds_total", ()) in one and ("ekka_partitions_total", ()) in one
     assert fams["ekka_lock_acquire_duration_seconds"].type == "histogram"
+    assert fams["ekka_failure_detector_suspicions"].type == "counter"
 
     n2.kill()
     wait_until(lambda: n1.running() == [n1.name], 10, message="n2 down")

@@ -50,6 +50,8 @@ READ = [
      {"node.cookie": "new-cookie-1"}),
     ("rpc manual port", {"EMQX_RPC__PORT_DISCOVERY": "manual", "EMQX_RPC__TCP_SERVER_PORT": "6001"},
      {"rpc.port_discovery": "manual", "rpc.tcp_server_port": 6001}),
+    ("the http section", {"EKKA_HTTP__LISTEN": "127.0.0.1:8081", "EKKA_HTTP__TOKEN_FILE": "/etc/ekka/token"},
+     {"http.listen": ["127.0.0.1", 8081], "http.token_file": "/etc/ekka/token"}),
 ]
 
 
@@ -85,6 +87,8 @@ REFUSED = [
      "24h, 1h30m or 1w"),
     ("unknown cluster key", {"EKKA_CLUSTER__AUTOHEEL": "true"},
      "cluster.autoheel: unknown key; known cluster keys: see `ekka-agent check --keys`"),
+    ("unknown http key", {"EKKA_HTTP__LISTN": "127.0.0.1:8081"},
+     "http.listn: unknown key; known http keys: see `ekka-agent check --keys`"),
     ("replicant", {"EMQX_NODE__ROLE": "replicant"},
      "node.role = 'replicant' (from EMQX_NODE__ROLE): refused: replicant nodes are not supported yet: every "
      "ekka node is a core node (remove the key or set core)"),

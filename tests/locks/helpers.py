@@ -6,6 +6,8 @@ import time
 
 from harness.wait import wait_until
 
+SIM_NAMES = ["n%d@127.0.0.1" % i for i in range(1, 6)]
+
 
 def form(agents, n: int, extra: str = "", hosts=None) -> list:
     """n real agents (on loopback, or one per netns host), joined into one cluster."""
@@ -56,6 +58,15 @@ class History:
                         bad.append((a, b))
         return bad
 
+    def assert_safe(self, strategies, at_least: int) -> None:
+        """Enough grants of each strategy, no two holders at once, tokens only growing."""
+        counts = {s: sum(1 for g in self.grants if g["strategy"] == s) for s in strategies}
+        print("grants per strategy:", counts)
+        for s in strategies:
+            assert counts[s] >= at_least, counts
+            assert self.overlaps(s) == [], s
+            assert self.token_regressions(s) == [], s
+
     def token_regressions(self, strategy: str) -> list:
         """Grants whose token is not above that of every grant that ended before they began.
         (A holder that re-takes a lock it still holds somewhere gets its token again: re-entrant.)"""
@@ -75,3 +86,40 @@ def wait_free(client_fn, timeout: float = 30) -> None:
 
 def now() -> float:
     return time.monotonic()
+
+
+def sim_client_step(c, rng, node: str, who: str, strategy: str, held: dict, grants: list, lease: float) -> None:
+    """One step of a simulated client `who` at `node`: acquire, renew or release, recording each
+    grant's trusted time in `grants` (what History checks)."""
+    res = "%s-%d" % (strategy, rng.randint(0, 1))
+    g = held.get(who)
+    t0 = c.now
+    if g is None:
+        r = c.command(node, "lock_acquire", resource=res, owner=who, strategy=strategy, lease=lease)
+        if r and r.ok:
+            held[who] = g = dict(resource=res, strategy=strategy, holder=who, token=r.result["token"],
+                                 start=c.now, end=t0 + lease)
+            grants.append(g)
+    elif rng.random() < 0.5:
+        r = c.command(node, "lock_renew", resource=g["resource"], owner=who, strategy=g["strategy"], lease=lease)
+        if r and r.ok and c.now < g["end"]:
+            g["end"] = t0 + lease
+        else:
+            held.pop(who)
+    else:
+        g["end"] = min(g["end"], c.now)
+        held.pop(who)
+        c.command(node, "lock_release", resource=g["resource"], owner=who, strategy=g["strategy"])
+    c.run(rng.uniform(0.01, 0.2))
+
+
+def sim_cluster(n=3, seed=1, **kw):
+    """n nodes of the simulator joined into one cluster (n1 is the oldest: the leader)."""
+    from ekka_agent.sim.cluster import SimCluster
+    c = SimCluster(seed=seed, **kw)
+    for name in SIM_NAMES[:n]:
+        c.add(name)
+    for name in SIM_NAMES[1:n]:
+        assert c.command(name, "join", node=SIM_NAMES[0]).ok
+    assert c.run_until(lambda: all(len(c.view(x)["running_nodes"]) == n for x in SIM_NAMES[:n]))
+    return c

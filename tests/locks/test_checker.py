@@ -92,10 +92,5 @@ def test_no_two_holders_under_kills_and_partitions(procs, netns, agents, etcd_fa
         stop.set()
         for t in threads:
             t.join(15)
-    counts = {s: sum(1 for g in h.grants if g["strategy"] == s) for s in STRATEGIES}
-    print("grants per strategy:", counts)
-    for s in STRATEGIES:
-        assert counts[s] >= 5, counts
-        assert h.overlaps(s) == [], s
-        assert h.token_regressions(s) == [], s
+    h.assert_safe(STRATEGIES, 5)
     wait_until(lambda: all(not x.is_alive() for x in threads), 10, message="clients to stop")

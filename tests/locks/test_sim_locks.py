@@ -8,19 +8,13 @@ import pytest
 
 from ekka_agent.core import events as ev
 from ekka_agent.core.ring import replica_set, stable_hash, walk
-from ekka_agent.sim.cluster import SimCluster
 
-NAMES = ["n%d@127.0.0.1" % i for i in range(1, 6)]
+from .helpers import SIM_NAMES, sim_cluster
+
+NAMES = SIM_NAMES
 
 
-def cluster(n=3, seed=1, **kw) -> SimCluster:
-    c = SimCluster(seed=seed, **kw)
-    for name in NAMES[:n]:
-        c.add(name)
-    for name in NAMES[1:n]:
-        assert c.command(name, "join", node=NAMES[0]).ok
-    assert c.run_until(lambda: all(len(c.view(x)["running_nodes"]) == n for x in NAMES[:n]))
-    return c
+cluster = sim_cluster
 
 
 def acq(c, at, res, owner, strategy, lease=5.0):
@@ -197,7 +191,7 @@ def test_a_minority_side_cannot_grant():
 def random_run(seed: int):
     """Clients on 5 nodes take, renew and release 4 locks for 2 virtual minutes while nodes crash
     and restart and the network splits; returns the History of every grant's trusted time."""
-    from .helpers import History
+    from .helpers import History, sim_client_step
     c = cluster(5, seed=seed)
     rng = random.Random(seed)
     grants, held = [], {}       # held: client -> grant dict being trusted
@@ -224,26 +218,7 @@ def random_run(seed: int):
             c.run(0.05)
             continue
         strategy = "quorum" if who in ("c0", "c1", "c2", "c3", "c4", "c5") else "all"
-        res = "%s-%d" % (strategy, rng.randint(0, 1))
-        g = held.get(who)
-        t0 = c.now
-        if g is None:
-            r = acq(c, node, res, who, strategy, lease)
-            if r and r.ok:
-                held[who] = g = dict(resource=res, strategy=strategy, holder=who, token=r.result["token"],
-                                     start=c.now, end=t0 + lease)
-                grants.append(g)
-        elif rng.random() < 0.5:
-            r = c.command(node, "lock_renew", resource=g["resource"], owner=who, strategy=g["strategy"], lease=lease)
-            if r and r.ok and c.now < g["end"]:
-                g["end"] = t0 + lease
-            else:
-                held.pop(who)
-        else:
-            g["end"] = min(g["end"], c.now)
-            held.pop(who)
-            c.command(node, "lock_release", resource=g["resource"], owner=who, strategy=g["strategy"])
-        c.run(rng.uniform(0.01, 0.2))
+        sim_client_step(c, rng, node, who, strategy, held, grants, lease)
     h = History()
     h.grants = grants
     return h

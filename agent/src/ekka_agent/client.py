@@ -28,7 +28,7 @@ __all__ = ["Lock", "LockClient", "LockError", "NotAcquired", "AgentUnreachable"]
 
 # Errors worth another try while the caller is willing to wait.
 RETRYABLE = frozenset({"locked", "no_quorum", "view_mismatch", "timeout", "lost", "node_down",
-                       "etcd_unavailable", "not_member", "recovering"})
+                       "etcd_unavailable", "not_member", "recovering", "draining", "not_leader"})
 
 
 class LockError(Exception):

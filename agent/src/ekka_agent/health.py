@@ -12,13 +12,23 @@ def check(name: str, ok: bool, reason: str) -> dict:
     return {"check": name, "ok": bool(ok), "reason": reason}
 
 
+RUNNING = ("up", "draining", "drained")     # a drained node still runs in its cluster
+
+
 def running(st: dict) -> dict:
-    """This node is up in its cluster (in its own running list, its record up)."""
+    """This node is up in its cluster (in its own running list, its record up, or drained)."""
     me = st["node"]
     mine = next((m for m in st["members"] if m["node"] == me), {})
-    ok = me in st["running_nodes"] and mine.get("status") == "up"
+    ok = me in st["running_nodes"] and mine.get("status") in RUNNING
     return check("running", ok, "%s is %s in a cluster of %d running member(s)"
                  % (me, mine.get("status", "not a member"), len(st["running_nodes"])))
+
+
+def not_drained(st: dict) -> dict:
+    """Not drained by `ekka-ctl node drain` (core/drain.py): it leads and holds nothing until revived."""
+    d = st.get("drain", "up")
+    return check("not_drained", d == "up", "%s is %s: it leads, coordinates and discovers nothing until "
+                 "`ekka-ctl node revive`" % (st["node"], d) if d != "up" else "not drained")
 
 
 def expect(st: dict, n: int) -> dict:
@@ -41,13 +51,15 @@ def safe_to_stop(st: dict, locks: list) -> dict:
     lost = []
     if len(members) > 1 and after <= len(members) // 2:
         lost.append("the cluster would have %d of %d members running, not a majority" % (after, len(members)))
+    # Replica sets are taken from the members not drained (core/drain.py), as the coordinator does.
+    ring = [n for n in members if n not in st.get("drained_nodes", [])] or members
     seen = set()
     for lk in locks:
         res = lk.get("resource")
         if lk.get("strategy") != "quorum" or res in seen:
             continue
         seen.add(res)
-        reps, need = replica_set(members, res)
+        reps, need = replica_set(ring, res)
         if me in reps and len([n for n in reps if n != me and n in up]) < need:
             lost.append("quorum lock %r would have %d of its replica set %s up; it needs %d"
                         % (res, len([n for n in reps if n != me and n in up]), ", ".join(reps), need))
@@ -57,12 +69,11 @@ def safe_to_stop(st: dict, locks: list) -> dict:
 
 def ready(st: dict) -> dict:
     """Ready for traffic: running, not draining, and no partition being found or healed."""
-    r = running(st)
+    why = [c["reason"] for c in (running(st), not_drained(st)) if not c["ok"]]
     split = [a["name"] for a in st.get("alarms", []) if a.get("name") in ("partition", "partial_partition")]
     heal = (st.get("autoheal") or {}).get("heal")
-    why = [r["reason"]] if not r["ok"] else []
     if split:
         why.append("alarm: %s" % ", ".join(split))
     if heal:
         why.append("autoheal: %s" % heal)
-    return check("ready", not why, "; ".join(why) or "running, no partition, no heal under way")
+    return check("ready", not why, "; ".join(why) or "running, not drained, no partition, no heal under way")

@@ -1,6 +1,7 @@
 """ekka-ctl: control a running agent with EMQX's command shapes and words.
 
     ekka-ctl -c FILE cluster join NODE | leave | force-leave NODE | status [--json]
+    ekka-ctl -c FILE node drain | revive
     ekka-ctl -c FILE kv put KEY VALUE | get KEY | del KEY | list [--json]
 
 Exit codes: 0 success or Ignore, 1 failure, 2 usage or config error.
@@ -19,7 +20,7 @@ from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, erl_atom, erl_list, read_key
 
 # Modules that add their own command groups: each has register(groups) and is imported here.
 PLUGINS: list = ["ekka_agent.cli.ctl_lock", "ekka_agent.cli.ctl_discovery", "ekka_agent.cli.ctl_events",
-           "ekka_agent.cli.ctl_health"]
+           "ekka_agent.cli.ctl_health", "ekka_agent.cli.ctl_node"]
 
 
 class Ctl:
@@ -28,8 +29,8 @@ class Ctl:
 
     def status_text(self) -> str:
         st = self.client.call("status")
-        return "Cluster status: #{running_nodes => %s,\n                 stopped_nodes => %s}" % (
-            erl_list(st["running_nodes"]), erl_list(st["stopped_nodes"]))
+        keys = ["running_nodes", "stopped_nodes"] + [k for k in ("draining_nodes", "drained_nodes") if st.get(k)]
+        return "Cluster status: #{%s}" % ",\n                 ".join("%s => %s" % (k, erl_list(st[k])) for k in keys)
 
 
 def fail_reason(e: ControlError) -> str:

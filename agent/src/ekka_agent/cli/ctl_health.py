@@ -2,8 +2,8 @@
 
     ekka-ctl -c FILE cluster health [--expect N] [--safe-to-stop] [--no-alarms] [--json]
 
-ping (the agent answers) and running (this node is up in its cluster) always; the others on
-request. Exit 0 healthy; 1 unhealthy, one line per failed check; 2 usage.
+ping (the agent answers), running (this node is up in its cluster) and not_drained (`node
+drain` not in force) always; the others on request. Exit 0 healthy; 1 unhealthy, one line per failed check; 2 usage.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def checks(client, a) -> list:
         st = client.call("status")
     except (AgentUnreachable, ControlError, OSError) as e:
         return [health.check("ping", False, "the agent does not answer: %s" % e)]
-    out = [health.check("ping", True, "the agent answers"), health.running(st)]
+    out = [health.check("ping", True, "the agent answers"), health.running(st), health.not_drained(st)]
     if a.expect:
         out.append(health.expect(st, a.expect))
     if a.safe_to_stop:

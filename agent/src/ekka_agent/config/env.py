@@ -12,7 +12,6 @@ from .hocon import HoconError, Text, parse
 PREFIXES = ("EMQX_", "EKKA_")           # in this order, so EKKA_ wins
 # EMQX's start script reads these two (single underscore) as well; the `__` forms win over them.
 LEGACY_NAMES = {"EMQX_NODE_NAME": "node.name", "EMQX_NODE_COOKIE": "node.cookie"}
-CLUSTER_ROOTS = ("node", "cluster", "rpc")
 
 
 class EnvValue:

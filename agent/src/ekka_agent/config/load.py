@@ -16,6 +16,10 @@ _VAR = re.compile(r"\$\{(\??)([A-Za-z_][A-Za-z0-9_]*)\}")
 SECRET_KEYS = ("node.cookie", "node.cookie_previous")
 # EMQX 4 writes node.dist_net_ticktime as a bare number of seconds; our durations' bare unit is ms.
 _BARE_SECONDS = ("node.dist_net_ticktime",)
+# Sections only this agent has (http): read from the environment like EMQX's own roots, and an
+# unknown key in them is a mistake to report, not someone else's setting to ignore.
+OWN_ROOTS = tuple(sorted({k.split(".")[0] for k in BY_PATH} - set(emqx_keys.ROOTS)))
+ENV_ROOTS = emqx_keys.ROOTS + OWN_ROOTS
 
 
 class ConfigError(Exception):
@@ -127,7 +131,7 @@ def _env_layer(environ, origins: dict, problems: list, ignored: list, warnings: 
     layer, used = {}, []
     for ov in env.overrides(environ):
         key = emqx_keys.RENAMES.get(ov.key, ov.key)
-        if key.split(".")[0] not in emqx_keys.ROOTS:
+        if key.split(".")[0] not in ENV_ROOTS:
             ignored.append(ov.var)
             continue
         section = key not in BY_PATH and any(p.startswith(key + ".") for p in BY_PATH)
@@ -173,8 +177,8 @@ def _classify(raw: dict, origins: dict, problems: list, warnings: list, ignored:
         root = key.split(".")[0]
         shown = "%s = %r%s" % (key, v if isinstance(v, (list, dict)) else str(v), _from(origins.get(key)))
         if row is None:
-            if root == "cluster":
-                problems.append("%s: unknown key; known cluster keys: see `ekka-agent check --keys`" % key)
+            if root == "cluster" or root in OWN_ROOTS:
+                problems.append("%s: unknown key; known %s keys: see `ekka-agent check --keys`" % (key, root))
             elif root in emqx_keys.ROOTS:
                 warnings.append("%s: not a key of EMQX 4 or 5 that the agent knows; ignored" % key)
             else:

@@ -68,6 +68,7 @@ class AutoCluster(Component):
         self.merges = 0
         self.joins = 0
         self.started_at = 0.0
+        self.drained = False         # a drained node runs no round (core/drain.py)
         # Lone nodes form a cluster only with a complete view (every discovered node answered),
         # or after this long: a seed that is down for good must not block formation forever.
         self.formation_wait = 3 * self.probe_timeout
@@ -92,7 +93,14 @@ class AutoCluster(Component):
                 self.after_probe(now)
         if self.next_run is not None and now >= self.next_run and self.phase == "idle":
             self.next_run = None
-            self.begin(now, dry=not self.enabled)
+            if not self.drained:
+                self.begin(now, dry=not self.enabled)
+
+    def on_drain(self, drained: bool, now: float) -> bool:
+        self.drained = drained
+        if not drained and self.enabled and self.phase == "idle":
+            self.next_run = now
+        return False
 
     def on_event(self, e: DiscResult, now: float) -> None:
         if e.round != self.round and e.op not in ("unregister", "register"):
@@ -150,7 +158,7 @@ class AutoCluster(Component):
             self.waiting_status.append(rid)
             if self.phase == "idle":
                 self.next_run = None
-                self.begin(now, dry=not self.enabled)
+                self.begin(now, dry=not self.enabled or self.drained)
             return
         if cmd == "discovery_enable":
             if self.strategy == "manual":
@@ -200,7 +208,7 @@ class AutoCluster(Component):
 
     def status(self, st: dict) -> None:
         st["discovery"] = {"enabled": self.enabled, "strategy": self.strategy, "rounds": self.round,
-                           "errors": self.errors}
+                           "errors": self.errors, "drained": self.drained}
 
     # ---------- the round ----------
     def begin(self, now: float, dry: bool = False) -> None:

@@ -13,6 +13,7 @@ COMPONENTS: list = [
     "ekka_agent.core.autoheal",     # partitions: detection, deliberate heal
     "ekka_agent.core.autoclean",    # removal of long-down members
     "ekka_agent.core.locks",
+    "ekka_agent.core.drain",        # last: on start it tells the others a saved drained state
 ]
 
 

@@ -3,7 +3,7 @@
 On a report (core/split_detector.py) it waits autoheal_delay, gathers every running node's
 view (asking again whoever has not answered while it stays up), finds the cliques
 (core/cliques.py), keeps the largest (ties: the one holding the oldest member) and hands the
-plan to that clique's oldest member, the coordinator (core/heal_coordinator.py). When the
+plan to that clique's oldest member not drained (core/drain.py), the coordinator (core/heal_coordinator.py). When the
 coordinator reports the round done it gathers again, until one clique remains. A partial
 partition (running nodes that cannot reach each other) is waited out, not healed. A breaker
 stops after autoheal_max_heals rounds in autoheal_window and raises an alarm.
@@ -17,6 +17,7 @@ import enum
 
 from .cliques import conflicts, find_cliques, partial_partitions, pick_winner
 from .context import Component
+from .drain import eligible
 from .messages import HealAlarms, HealPlan, HealReport, HealRound, HealView, HealViewRequest
 from .settings import HealSettings
 
@@ -191,7 +192,7 @@ class HealLeader(Component):
         self.heals.append(now)
         self.hid += 1
         hid = "%s-%d" % (self.split.inc[:6], self.hid)   # unique across leaders and restarts
-        c = winners[0]
+        c = eligible(winners, self.m.records)[0]    # the oldest winner that is not drained
         self._set_alarms(alarms + [self._partition_alarm(split_view)])
         self.ctx.log("warning", "autoheal: cluster split in %d parts %s; keeping the %d nodes with %s "
                      "(coordinator), rejoining %s" % (len(cl), [len(x) for x in cl], len(winners), c, losers))

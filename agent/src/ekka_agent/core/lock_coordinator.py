@@ -11,6 +11,7 @@ etcd helper and its EtcdLockResult.
 """
 from __future__ import annotations
 
+from . import drain
 from .context import Component
 from ..strategies import LOCK_STRATEGIES as STRATEGIES
 from .lock_etcd import EtcdLockCall, EtcdLockResult
@@ -120,11 +121,11 @@ class LockCoordinator(Component):
         m = self.ctx.members
         if strategy == "leader":
             return [m.leader()], 1, None
-        members = m.members()
         if strategy == "all":
-            reps, need = members, len(members)
+            reps = m.members()
+            need = len(reps)
         else:
-            reps, need = replica_set(members, res)
+            reps, need = replica_set(drain.ring_members(m), res)   # drained members hold no replica
         up = [n for n in reps if n == self.me or n in m.up]
         if not reps:
             return [], need, ("no_nodes", "no member to ask")
@@ -136,6 +137,9 @@ class LockCoordinator(Component):
 
     # ---- acquire ----
     def _lock_acquire(self, rid, res, owner, strategy, lease, now) -> None:
+        if drain.stepping_down(self.ctx.members):
+            return self.ctx.reply_error(rid, "draining", node=self.me, message="%s is drained: it grants no new "
+                                        "lock; ask another member (or `ekka-ctl node revive`)" % self.me)
         if strategy == "etcd":
             oid = self._new_op(rid, "acquire", res, owner, strategy, lease, now, asked=["etcd"], need=1)
             self.ops[oid]["deadline"] = now + 2 * self.timeout   # the helper's own timeout fires first

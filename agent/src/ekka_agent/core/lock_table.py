@@ -164,6 +164,33 @@ class LockTable:
         del self.entries[res]
         return True
 
+    # ---- drain (core/drain.py) ----
+    def held(self, now: float) -> dict:
+        """The grants this table holds, with the time each has left: what a draining node hands over."""
+        self.expire(now)
+        return {r: {"owner": e["owner"], "node": e["node"], "strategy": e["strategy"], "token": e["token"],
+                    "lease": e["lease"], "left": e["expires"] - now}
+                for r, e in self.entries.items() if e["token"] is not None}
+
+    def take_over(self, entries: dict, counters: dict, now: float) -> None:
+        """A draining member's grants and counters, added to ours. A copy more of a grant only
+        refuses more; a resource held here by another holder keeps it (only one of them can
+        have been granted by a majority, and this node voted for its own)."""
+        for r, c in counters.items():
+            self.note_token(r, c)
+        for r, e in entries.items():
+            self.note_token(r, e["token"])
+            self.note_lease(e["lease"])
+            cur = self.holder(r, now)
+            if cur is None:
+                self.entries[r] = {"owner": e["owner"], "node": e["node"], "strategy": e["strategy"],
+                                   "token": e["token"], "expires": now + e["left"], "lease": e["lease"],
+                                   "count": 1, "op": "handover", "last": None}
+            elif (cur["node"], cur["owner"]) == (e["node"], e["owner"]):
+                cur["expires"] = max(cur["expires"], now + e["left"])
+                cur["token"] = max(cur["token"] or 0, e["token"])
+        self.persist()
+
     def drop_node(self, src: str, strategies) -> list:
         """Forget the locks a node holds with the given strategies (it went down)."""
         gone = [r for r, e in self.entries.items() if e["node"] == src and e["strategy"] in strategies]

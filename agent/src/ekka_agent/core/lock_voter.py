@@ -3,24 +3,30 @@
 It answers lock_req / lock_commit / lock_renew / lock_rel from its LockTable
 (core/lock_table.py): as the local table, as the leader for leader locks, and as one voter of
 a quorum or all lock. A reserve is refused when the asker sees another member list than this
-node (their replica sets could differ). The coordinator on this node asks it directly.
+node (their replica sets could differ), and a leader lock by a node that is not the leader in
+its own view. While its node drains, or has just been revived, it grants and votes on nothing new
+(core/lock_handover.py). The coordinator on this node asks it directly.
 """
 from __future__ import annotations
 
+from . import drain
 from .context import Component
 from .lock_table import LockTable
-from .messages import LockCommit, LockRelease, LockRenew, LockReply, LockRequest
+from .lock_handover import Handover
+from .messages import (LockCommit, LockHandover, LockHandoverAck, LockHandoverAsk, LockRelease, LockRenew, LockReply,
+                       LockRequest)
 from .ring import stable_hash
 
 
 class LockVoter(Component):
     name = "lock_voter"
-    handles = (LockRequest, LockCommit, LockRenew, LockRelease)
+    handles = (LockRequest, LockCommit, LockRenew, LockRelease, LockHandover, LockHandoverAck, LockHandoverAsk)
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, timeout: float):
         self.ctx = ctx
         self.me = ctx.name
         self.table = LockTable(ctx)
+        self.handover = Handover(ctx, self.table, timeout)   # drain and revive
 
     def on_start(self, now: float) -> None:
         self.table.on_start(now)
@@ -29,22 +35,32 @@ class LockVoter(Component):
         self.table.on_stop()
 
     def next_deadline(self):
-        return self.table.next_deadline()
+        ds = [d for d in (self.table.next_deadline(), self.handover.next_deadline()) if d is not None]
+        return min(ds) if ds else None
 
     def on_tick(self, now: float) -> None:
         self.table.expire(now)
+        self.handover.on_tick(now)
 
     def members_view(self) -> int:
         """A fingerprint of the member list, sent with a reserve and compared by each voter."""
-        return stable_hash("|".join(self.ctx.members.members()))
+        return stable_hash(drain.view_key(self.ctx.members))
+
+    def on_drain(self, drained: bool, now: float) -> bool:
+        return self.handover.on_drain(drained, now)
 
     def on_peer_down(self, p: str, now: float) -> None:
+        self.handover.on_peer_down(p, now)
         # Ekka drops a dead owner's locks. Safe only for leader locks held here; quorum and all
         # voters keep them until the lease runs out, since the owner may only be cut off.
         for r in self.table.drop_node(p, ("leader",)):
             self.ctx.log("info", "released leader lock %r of %s: the node is down" % (r, p))
 
     def on_message(self, p: str, msg, now: float) -> None:
+        if isinstance(msg, (LockHandover, LockHandoverAck, LockHandoverAsk)):
+            if self.ctx.members.is_member(p):
+                self.handover.on_message(p, msg, now)
+            return
         if not self.ctx.members.is_member(p):
             rep = LockReply(msg.op, False, error="not_member",
                             message="%s is not a member of %s's cluster" % (p, self.me))
@@ -56,7 +72,17 @@ class LockVoter(Component):
         tb, oid, res, owner = self.table, msg.op, msg.resource, msg.owner
         if isinstance(msg, LockRequest):
             lease = float(msg.lease)
-            if msg.phase == "one":
+            # Draining or just revived (core/lock_handover.py): a grant here now could be missed
+            # by the members that take over. Every member still votes on `all` locks.
+            refused = self.handover.refusal() if msg.strategy != "all" else None
+            if refused:
+                r = refused
+            elif msg.phase == "one" and self.ctx.members.leader() != self.me:
+                # The asker's view is behind a leader change (a drain or revive): the leader's
+                # table is elsewhere now.
+                r = {"ok": False, "error": "not_leader", "message": "%s is not the leader; %s is" % (
+                    self.me, self.ctx.members.leader())}
+            elif msg.phase == "one":
                 r = tb.grant_now(src, owner, res, msg.strategy, lease, oid, now)
             elif msg.members_view != self.members_view():
                 r = {"ok": False, "error": "view_mismatch",

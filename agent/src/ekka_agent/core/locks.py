@@ -18,6 +18,6 @@ from .lock_voter import LockVoter
 
 
 def components(ctx, settings) -> list:
-    voter = LockVoter(ctx)
+    voter = LockVoter(ctx, settings.locks.request_timeout)
     # The voter first: a member gone down frees its leader locks before its calls fail.
     return [voter, LockCoordinator(ctx, settings.locks, voter)]

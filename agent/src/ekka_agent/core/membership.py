@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from .context import BadArgument, Component
+from .drain import eligible
 from .events import Connect, Disconnect
 from .failure_detector import make_detector
 from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, Sync
@@ -89,8 +90,18 @@ class Membership(Component):
         return self.records[n]["status"]
 
     def leader(self) -> str:
-        """The oldest running member (smallest guid)."""
-        return min(self.running(), key=lambda n: tuple(self.records[n]["guid"]))
+        """The oldest running member (smallest guid) that is not drained (core/drain.py)."""
+        return min(eligible(self.running(), self.records), key=lambda n: tuple(self.records[n]["guid"]))
+
+    def set_own_status(self, status: str, now: float) -> None:
+        """Our record's status (up, draining, drained), told to every member."""
+        r = self.records[self.me]
+        if r["status"] == status:
+            return
+        self.records[self.me] = rec = dict(r, status=status, version=r["version"] + 1)
+        self._digest = None
+        self.ctx.persist()
+        self.broadcast([rec])
 
     # ---------- time ----------
     def next_deadline(self):

@@ -335,6 +335,34 @@ class LockReply(Message):
     released: Optional[bool] = wire("released", _o(_bool), None, omit=True)
 
 
+# A draining node's lock table, for the members that take over its leader locks and replicas
+# (core/drain.py): {resource: {owner, node, strategy, token, lease, left}} and {resource: counter}.
+_held = _shape(owner=_str, node=_str, strategy=_str, token=_int, lease=_num, left=_num)
+
+
+@message("lock_handover")
+class LockHandover(Message):
+    CHANNEL = "rpc"
+    op: str = wire("id", _str)
+    entries: dict = wire("entries", _map_of(_held))
+    counters: dict = wire("counters", _map_of(_int))
+
+
+@message("lock_handover_ask")
+class LockHandoverAsk(Message):
+    """A revived member asks for every table: answered with a LockHandover once the asker's
+    record (its new status) is merged, so the answer holds every grant made without it."""
+    CHANNEL = "rpc"
+    op: str = wire("id", _str)
+    record: dict = wire("record", _record)
+
+
+@message("lock_handover_ack")
+class LockHandoverAck(Message):
+    CHANNEL = "rpc"
+    op: str = wire("id", _str)
+
+
 # ---------- discovery (core/autocluster.py) ----------
 @message("disc_probe")
 class DiscoveryProbe(Message):

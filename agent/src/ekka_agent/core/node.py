@@ -190,6 +190,20 @@ class NodeCore:
     def remove_member(self, node: str, now: float) -> None:
         self.membership.remove_member(node, now, by=self.name)
 
+    def set_status(self, status: str, now: float) -> None:
+        self.membership.set_own_status(status, now)
+
+    def drain_changed(self, drained: bool, now: float) -> list:
+        """Tell every part this node drains or is revived: the names of those handing over first."""
+        return [c.name for c in self.parts if c.on_drain(drained, now)]
+
+    def learn_record(self, record: dict, source: str, now: float) -> None:
+        """A member's record carried by another message (core/lock_handover.py: a revive's ask)."""
+        self.membership.merge([record], now, source=source)
+
+    def handed_over(self, part: str, now: float) -> None:
+        self._by_name["drain"].handed_over(part, now)
+
     # ---------- what membership tells the rest ----------
     def peer_up(self, peer: str, now: float) -> None:
         for c in self.parts[1:]:

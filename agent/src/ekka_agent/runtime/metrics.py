@@ -27,6 +27,9 @@ class Metrics(Extra):
         self.last_status: dict = {}   # the status of the scrape under way
         self.rtt = Histogram("ekka_heartbeat_rtt_seconds", "Round trip of a ping on the cluster connection to a peer",
                              ["peer"], buckets=LATENCY_BUCKETS, registry=r)
+        # Fed by node_suspected events: only a detector with a suspicion stage (SWIM) raises them.
+        self.suspicions = Counter("ekka_failure_detector_suspicions_total", "Peers suspected, before a down or a "
+                                  "refutation", ["peer"], registry=r)
         self.downs = Counter("ekka_failure_detector_downs_total", "Peers marked down, by cause", ["peer", "cause"],
                              registry=r)
         self.partitions = Counter("ekka_partitions_total", "Partitions this node found", registry=r)
@@ -76,7 +79,9 @@ class Metrics(Extra):
 
     def on_emit(self, e: dict) -> None:
         kind = e.get("event")
-        if kind == "node_down":
+        if kind == "node_suspected":
+            self.suspicions.labels(e.get("node", "")).inc()
+        elif kind == "node_down":
             cause = "timeout" if str(e.get("reason", "")).startswith("no heartbeat") else "connection"
             self.downs.labels(e.get("node", ""), cause).inc()
         elif kind == "partition_occurred":

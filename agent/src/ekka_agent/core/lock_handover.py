@@ -1,0 +1,113 @@
+"""What happens to a node's lock table when it drains or is revived (core/drain.py).
+
+Draining: the table goes to the members that take over, before anyone asks them: its leader
+locks to the next-oldest member, each quorum grant and counter to the resource's replica set
+without this node. The node grants and votes on nothing new (`all` locks excepted) from the
+start of the drain, and counts as drained only once every receiver acknowledged (or went down).
+
+Revived: this node is back in replica sets and may lead again, but holds none of what was
+granted without it. It asks every running member for its table, carrying its new record; a
+member merges that record first (from then on it refuses a reserve made with the old member
+view) and answers with everything it holds. Until all have answered this node grants and votes
+on nothing, so it counts as holding every resource: no grant can get past it.
+"""
+from __future__ import annotations
+
+from . import drain
+from .messages import LockHandover, LockHandoverAck, LockHandoverAsk
+from .ring import replica_set
+
+
+class Handover:
+    def __init__(self, ctx, table, timeout: float):
+        self.ctx = ctx
+        self.me = ctx.name
+        self.table = table
+        self.timeout = timeout
+        self.handing: dict = {}     # draining: peer -> op id, until it acknowledges
+        self.asking: dict = {}      # revived: peer -> op id, until it answers
+        self.deadline = None
+        self.seq = 0
+
+    def _op(self) -> str:
+        self.seq += 1
+        return "%s/handover/%d/%d" % (self.me, int(self.ctx.wall_us(self.ctx.now)), self.seq)
+
+    def refusal(self):
+        """Why this node grants and votes on nothing new now (None: it does)."""
+        if drain.stepping_down(self.ctx.members):
+            return {"ok": False, "error": "draining",
+                    "message": "%s is drained: it grants no new lock; retry" % self.me}
+        if self.asking:
+            return {"ok": False, "error": "recovering", "message": "%s was revived and is collecting the lock "
+                    "tables; retry" % self.me}
+        return None
+
+    # ---------- drain / revive ----------
+    def on_drain(self, drained: bool, now: float) -> bool:
+        self.handing, self.asking = {}, {}
+        self.deadline = None
+        m = self.ctx.members
+        if not drained:
+            rec = m.records[self.me]
+            for n in sorted(m.up):
+                self.asking[n] = op = self._op()
+                self.ctx.send(n, LockHandoverAsk(op, rec))
+            if self.asking:
+                self.deadline = now + self.timeout
+            return False
+        others = drain.eligible(m.running(), m.records, without=self.me)
+        leader = min(others, key=lambda n: tuple(m.records[n]["guid"])) if others else None
+        ring = drain.ring_members(m, without=self.me)
+        entries: dict = {}
+        counters: dict = {}
+        for r, e in self.table.held(now).items():
+            if e["strategy"] in ("leader", "quorum"):
+                for n in [leader] if e["strategy"] == "leader" else replica_set(ring, r)[0]:
+                    entries.setdefault(n, {})[r] = e
+        for r, c in self.table.counters.items():
+            for n in replica_set(ring, r)[0] + [leader]:
+                counters.setdefault(n, {})[r] = c
+        for n in sorted((set(entries) | set(counters)) & m.up - {self.me}):
+            self.handing[n] = op = self._op()
+            self.ctx.send(n, LockHandover(op, entries.get(n, {}), counters.get(n, {})))
+        if self.handing:
+            self.ctx.log("info", "drain: handing the lock table over to %s" % ", ".join(sorted(self.handing)))
+        return bool(self.handing)
+
+    def _done(self, p: str, now: float) -> None:
+        if self.handing.pop(p, None) is not None and not self.handing:
+            self.ctx.handed_over("lock_voter", now)
+        if self.asking.pop(p, None) is not None and not self.asking:
+            self.deadline = None
+            self.ctx.log("info", "revived: lock tables collected; voting again")
+
+    def on_peer_down(self, p: str, now: float) -> None:
+        self._done(p, now)      # it takes over nothing and grants nothing now
+
+    def next_deadline(self):
+        return self.deadline
+
+    def on_tick(self, now: float) -> None:
+        if self.deadline is not None and now >= self.deadline:
+            self.ctx.log("warning", "revived: no lock table from %s in %.1fs; voting again"
+                         % (", ".join(sorted(self.asking)), self.timeout))
+            self.asking, self.deadline = {}, None
+
+    # ---------- messages ----------
+    def on_message(self, p: str, msg, now: float) -> None:
+        if isinstance(msg, LockHandoverAck):
+            if self.handing.get(p) == msg.op:
+                self._done(p, now)
+        elif isinstance(msg, LockHandoverAsk):
+            if msg.record["node"] == p:
+                self.ctx.learn_record(msg.record, p, now)
+            self.ctx.send(p, LockHandover(msg.op, self.table.held(now), dict(self.table.counters)))
+        else:
+            self.table.take_over(msg.entries, msg.counters, now)
+            if msg.entries:
+                self.ctx.log("info", "took over %d lock(s) from %s" % (len(msg.entries), p))
+            if self.asking.get(p) == msg.op:
+                self._done(p, now)
+            else:
+                self.ctx.send(p, LockHandoverAck(msg.op))

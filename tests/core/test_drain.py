@@ -1,0 +1,110 @@
+"""Drain and revive in the core (core/drain.py), on the simulator: the leader drains while locks are
+held, the next-oldest leads, the locks stay with their holders, the state crosses the cluster and a
+restart, and revive undoes it. Then seeded clients take leader and quorum locks while nodes drain
+and revive at random: no two holders, tokens only grow."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ekka_agent.core import events as ev
+from ekka_agent.core.ring import replica_set
+
+from locks.helpers import SIM_NAMES, History, sim_client_step
+from locks.helpers import sim_cluster as cluster
+
+NAMES = SIM_NAMES
+
+
+def acq(c, at, res, owner, strategy, lease=30.0):
+    return c.command(at, "lock_acquire", resource=res, owner=owner, strategy=strategy, lease=lease)
+
+
+def states(c, names) -> set:
+    """(viewer, member, status) for every pair."""
+    return {(v, m["node"], m["status"]) for v in names for m in c.view(v)["members"]}
+
+
+def test_the_leader_drains_with_locks_held_and_revives():
+    names = NAMES[:4]
+    n1, n2, n3, n4 = names
+    c = cluster(4)
+    assert {c.view(n)["leader"] for n in names} == {n1}
+    assert acq(c, n2, "L", "o1", "leader").ok
+    q = acq(c, n3, "Q", "o1", "quorum")
+    assert q.ok and n1 in q.result["nodes"]                # 4 members: n1 is in every replica set
+
+    r = c.command(n1, "drain")
+    assert r.ok and r.result in ("draining", "drained")
+    assert c.run_until(lambda: c.view(n1)["drain"] == "drained")
+    assert c.run_until(lambda: all(c.view(v)["leader"] == n2 for v in names))
+    assert c.run_until(lambda: {s for (v, m, s) in states(c, names) if m == n1} == {"drained"})
+    assert all(c.view(v)["drained_nodes"] == [n1] for v in names)
+    assert [e["event"] for _, src, e in c.events if src == n1 and e["event"].startswith("node_dr")] == [
+        "node_draining", "node_drained"]
+
+    # The holds survived the handover; no one else gets them, and the holder renews them.
+    for at, res, strategy in ((n3, "L", "leader"), (n4, "Q", "quorum")):
+        no = acq(c, at, res, "o2", strategy)
+        assert (no.ok, no.error) == (False, "locked"), (strategy, no)
+    assert c.command(n2, "lock_renew", resource="L", owner="o1", strategy="leader", lease=30).ok
+    renewed = c.command(n3, "lock_renew", resource="Q", owner="o1", strategy="quorum", lease=30)
+    assert renewed.ok and n1 not in renewed.result["nodes"]
+    no = acq(c, n1, "other", "o3", "quorum")
+    assert (no.ok, no.error) == (False, "draining")
+    reps, _ = replica_set([n2, n3, n4], "Q")
+    assert n1 not in reps
+
+    c._feed(n1, ev.Stop())      # a clean stop and start (a crash adds the lease wait of test_sim_locks)
+    c.crash(n1)
+    c.restart(n1)
+    assert c.run_until(lambda: len(c.view(n1)["running_nodes"]) == 4)
+    assert c.view(n1)["drain"] == "drained" and c.view(n2)["leader"] == n2
+    assert (False, "draining") == (lambda r: (r.ok, r.error))(acq(c, n1, "other", "o3", "quorum"))
+
+    assert c.command(n1, "revive").result == "up"
+    assert c.run_until(lambda: all(c.view(v)["leader"] == n1 for v in names))
+    assert {s for (v, m, s) in states(c, names)} == {"up"}
+    assert c.view(n1)["discovery"]["drained"] is False
+    # The leader lock went to n2 and back with the revive: still o1's, and o1 renews it at n1.
+    assert acq(c, n4, "L", "o2", "leader").error == "locked"
+    assert c.command(n2, "lock_renew", resource="L", owner="o1", strategy="leader", lease=30).result["nodes"] == [n1]
+    assert c.command(n2, "lock_release", resource="L", owner="o1").result["released"]
+    again = acq(c, n4, "L", "o2", "leader")
+    assert again.ok and again.result["token"] > 0
+    assert acq(c, n1, "other", "o3", "quorum").ok
+
+
+def test_drain_twice_and_revive_when_up_say_the_state():
+    c = cluster(2)
+    assert c.command(NAMES[0], "revive").result == "up"
+    c.command(NAMES[0], "drain")
+    assert c.run_until(lambda: c.view(NAMES[0])["drain"] == "drained")
+    assert c.command(NAMES[0], "drain").result == "drained"
+    # Every running member drained: the oldest still leads (someone must).
+    c.command(NAMES[1], "drain")
+    assert c.run_until(lambda: c.view(NAMES[1])["drain"] == "drained")
+    assert c.view(NAMES[1])["leader"] == NAMES[0]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_drains_never_give_two_holders(seed):
+    c = cluster(5, seed=seed)
+    rng = random.Random(seed)
+    grants, held = [], {}
+    clients = [(NAMES[i % 5], "c%d" % i) for i in range(10)]
+    lease, end, drains = 1.0, c.now + 60, 0
+    while c.now < end:
+        if rng.random() < 0.03:
+            node = rng.choice(NAMES)
+            cmd = "revive" if c.view(node)["drain"] != "up" else "drain"
+            drains += cmd == "drain"
+            c.command(node, cmd)
+        node, who = rng.choice(clients)
+        strategy = "leader" if who in ("c0", "c1", "c2", "c3", "c4") else "quorum"
+        sim_client_step(c, rng, node, who, strategy, held, grants, lease)
+    h = History()
+    h.grants = grants
+    assert drains >= 3
+    h.assert_safe(("leader", "quorum"), 25)
