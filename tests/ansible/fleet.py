@@ -12,6 +12,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -65,7 +66,10 @@ class Fleet:
         self.procs = ProcessGroup(work / "logs")
         self.net: Network | None = None
         self.machines: dict[str, Machine] = {}
-        self.images = {name: build_rootfs(suite) for name, suite in SUITES.items()}
+        # On a new machine both images are built at once (one debootstrap mostly waits on the mirror).
+        with ThreadPoolExecutor(len(set(SUITES.values()))) as pool:
+            built = dict(zip(set(SUITES.values()), pool.map(build_rootfs, set(SUITES.values()))))
+        self.images = {name: built[suite] for name, suite in SUITES.items()}
         tags = {host_python(img)["tag"]: host_python(img) for img in set(self.images.values())}
         self.tags = {name: host_python(img) for name, img in self.images.items()}
         self.wheels = offline_wheels(sorted(tags.values(), key=lambda t: t["tag"]))
@@ -78,6 +82,8 @@ class Fleet:
         self.env = ansible_env()
         self.runs = 0
         self.cookie = "c" * 8 + hashlib.sha256(str(work).encode()).hexdigest()[:24]
+        # Inventory vars: base_vars for the rest of the session, group_vars for one play.
+        self.base_vars: dict = {}
         self.group_vars: dict = {}
         self.certs: Certs | None = None
 
@@ -132,11 +138,12 @@ class Fleet:
                 "ekka_cookie": self.cookie,
                 "ekka_firewall_backend": "auto",
                 "ekka_proto_dist": "inet_tls",
-                "ekka_heartbeat_interval": "200ms",
+                "ekka_probe_interval": "200ms",
                 "ekka_failure_timeout": "1500ms",
                 "ekka_agent_wheelhouse": str(self.work / "wheelhouse"),
                 "ekka_agent_pip_args": ["--no-index", "--find-links", str(self.wheels)],
                 "ekka_agent_source_dir": str(self.agent_src),
+                **self.base_vars,
                 **self.group_vars,
             },
         }}
@@ -177,3 +184,11 @@ class Fleet:
     def stop_host(self, name: str) -> None:
         """Power the container off, as a host that died (its namespace stays, so SSH is refused)."""
         shutdown([self[name]])
+
+    def reboot_fresh(self, *names: str) -> None:
+        """Power hosts off and boot them again from their image: --volatile=overlay throws every
+        write away, so they come back as new hosts (the firewall tests hand hosts on this way)."""
+        shutdown([self[n] for n in names if self[n].proc.alive()])
+        hosts = [self[n].host for n in names]
+        for m in boot(self.procs, self.net, self.images, self.key, hosts=hosts):
+            self.machines[m.name] = m

@@ -58,9 +58,13 @@ def test_rendered_config_passes_agent_check(tmp_path, strategy):
 
 
 def test_second_render_changes_nothing(tmp_path):
-    assert render(tmp_path, {})[0].rc == 0
-    again = render(tmp_path, {})[0]
+    first, conf = render(tmp_path, {"ekka_probe_interval": "300ms"})
+    assert first.rc == 0 and 'probe_interval = "300ms"' in conf.read_text(), first
+    assert "DEPRECATION" not in first.stdout
+    # The old name of the variable is still read, with a warning, and renders the same config.
+    again = render(tmp_path, {"ekka_heartbeat_interval": "300ms"})[0]
     assert again.rc == 0 and again.changed() == 0, again
+    assert "ekka_heartbeat_interval is deprecated: it is now ekka_probe_interval" in again.stdout, again
 
 
 def test_the_agent_judges_the_cookie(tmp_path):
