@@ -169,7 +169,11 @@ def test_adding_hosts(fleet):
     assert nothing_installed(fleet, "node4") == [], "a refused limited run touches nothing"
 
     r = fleet.play("site.yml", grown)
-    assert r.rc == 0 and r.failed() == 0, r
+    # How the joins went, from the agents' own logs (kept beside the play logs, and shown on failure).
+    logs = {h: fleet.ssh(h, "journalctl -u ekka-agent.service --no-pager -o short-precise | tail -n 60").stdout
+            for h in ("node4", "node5", "node1")}
+    (fleet.work / "adding-hosts-agents.log").write_text("\n".join(f"== {h}\n{t}" for h, t in logs.items()))
+    assert r.rc == 0 and r.failed() == 0, (r, logs)
     wait_cluster(fleet, list(grown))
     assert {h: fleet.main_pid(h) for h in CORE} == pids, "the seeds' config is unchanged: no restart"
     # On the members only their firewall changes: the real run's "nothing else changes".
