@@ -101,7 +101,8 @@ class PlayResult:
             if line.startswith(("TASK [", "RUNNING HANDLER [")):
                 task = line[line.index("[") + 1:line.rindex("]")]
             elif line.startswith("changed: ["):
-                host = line[len("changed: ["):line.index("]")].split(" -> ")[-1]
+                # "changed: [node1]" or, delegated, "changed: [node1 -> node2(10.0.0.3)]"
+                host = line[len("changed: ["):line.index("]")].split(" -> ")[-1].split("(")[0]
                 out.setdefault(host, []).append(task)
         return out
 
