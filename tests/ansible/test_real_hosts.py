@@ -208,10 +208,15 @@ class Watcher:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
+        # One SSH login per member and poll (pid and status together): the watcher shares the
+        # two cores with the play it watches.
+        cmd = ("systemctl show -p MainPID --value ekka-agent.service && "
+               "/opt/ekka-agent/venv/bin/ekka-ctl -c /etc/ekka/ekka.conf cluster status --json")
         while not self.stop.is_set():
             for h in self.hosts:
                 try:
-                    self.seen.append((h, self.fleet.main_pid(h), self.fleet.running(h)))
+                    pid, status = self.fleet.ok(h, cmd).split("\n", 1)
+                    self.seen.append((h, pid.strip(), sorted(json.loads(status)["running_nodes"])))
                 except (AssertionError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
                     self.seen.append((h, None, repr(e)[:300]))
             time.sleep(0.2)
