@@ -81,6 +81,7 @@ class Fleet:
             subprocess.run(["rm", "-rf", str(self.agent_src / junk)], check=True)
         self.env = ansible_env()
         self.runs = 0
+        self.used: set[str] = set()  # hosts a play ran on or that were stopped: no longer new
         self.cookie = "c" * 8 + hashlib.sha256(str(work).encode()).hexdigest()[:24]
         # Inventory vars: base_vars for the rest of the session, group_vars for one play.
         self.base_vars: dict = {}
@@ -154,6 +155,7 @@ class Fleet:
     def play(self, playbook: str | Path, hosts: dict[str, dict], *args: str):
         """ansible-playbook on one of the collection's playbooks (or a path) over SSH."""
         inv = self.inventory(hosts)
+        self.used |= set(hosts)
         path = playbook if isinstance(playbook, Path) else REPO / "playbooks" / playbook
         r = run_playbook(["-i", inv, path, *args], env=self.env,
                          prefix=["ip", "netns", "exec", self.net.controller.ns])
@@ -183,12 +185,16 @@ class Fleet:
 
     def stop_host(self, name: str) -> None:
         """Power the container off, as a host that died (its namespace stays, so SSH is refused)."""
+        self.used.add(name)
         shutdown([self[name]])
 
-    def reboot_fresh(self, *names: str) -> None:
-        """Power hosts off and boot them again from their image: --volatile=overlay throws every
-        write away, so they come back as new hosts (the firewall tests hand hosts on this way)."""
+    def fresh(self, *names: str) -> None:
+        """Make hosts new again, whichever test used them before (the firewall tests and the
+        growing cluster share node4 and node5, in either order): power the used ones off and boot
+        them from their image; --volatile=overlay throws every write away."""
+        names = [n for n in names if n in self.used]
         shutdown([self[n] for n in names if self[n].proc.alive()])
         hosts = [self[n].host for n in names]
-        for m in boot(self.procs, self.net, self.images, self.key, hosts=hosts):
+        for m in (boot(self.procs, self.net, self.images, self.key, hosts=hosts) if hosts else []):
             self.machines[m.name] = m
+            self.used.discard(m.name)

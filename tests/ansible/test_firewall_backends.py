@@ -1,12 +1,12 @@
 """The firewall role's iptables and ufw backends on two hosts of the shared fleet (fleet.py).
 
-node4 and node5 are not in the cluster yet when this runs, so they lend themselves to the
+node4 and node5 are booted new (fleet.fresh), outside the cluster, and lend themselves to the
 firewall role alone (not site.yml), both in the same plays: node4 lets `auto` find iptables
 (the admin's own rule is in iptables), node5 runs ufw. Listeners in their namespaces stand in
 for the agent; node1 and node2 are the peers, the controller is the outsider. For each backend:
 a peer reaches the cluster ports, the outsider does not, SSH and the admin's own rules are
 untouched, a second run changes nothing, and a peer dropped from the list loses its access.
-Afterwards both hosts are booted again from their image, new, for test_real_hosts.py.
+test_real_hosts.py boots them new again before it adds them to the cluster.
 """
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ BACKENDS = {"node4": {"ekka_firewall_backend": "auto"}, "node5": {"ekka_firewall
 
 @pytest.fixture(scope="module")
 def fw(fleet):
+    fleet.fresh(*TARGETS)
     listeners = [start_port_listener(fleet[t].host, CLUSTER_PORTS, f"{t}.listener") for t in TARGETS]
     try:
         yield fleet
     finally:
         for p in listeners:
             p.stop(timeout=10)
-        fleet.reboot_fresh(*TARGETS)
 
 
 def play(fleet, peers, hosts=None):

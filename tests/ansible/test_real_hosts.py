@@ -162,6 +162,7 @@ def test_restarting_the_hosts_nftables_keeps_our_table(fleet):
 
 @pytest.mark.timeout(400)
 def test_adding_hosts(fleet):
+    fleet.fresh("node4", "node5")  # new hosts, also when test_firewall_backends.py used them first
     pids = {h: fleet.main_pid(h) for h in CORE}
     grown = {**CORE_HOSTS, "node4": {}, "node5": {}}
     limited = fleet.play("site.yml", grown, "--limit", "node4")
