@@ -1,10 +1,15 @@
 """The collection on one fleet of real Debian hosts, as one sequence of scenarios.
 
 The hosts (tests/ansible/fleet.py: Debian 12 and Debian 13 containers over SSH) are booted
-once for the module; each test continues from the state the previous one left, the way an
-operator's fleet lives: checked fresh, formed, checked again, its firewall survives the
-host's own nftables, grown (a --limit first), shrunk (one host alive and purged, one dead),
-its cookie rotated under a watcher, and firewalld driven on a host that left.
+once per session (test_firewall_backends.py borrows node4 and node5 of the same fleet); each
+test continues from the state the previous one left, the way an operator's fleet lives:
+checked fresh, formed, checked again in check mode (only the changed setting and its restart
+would change: the second run's "nothing else changes"), restarted through the restart gate
+(refused without a majority, done by the next run), its firewall survives the host's own
+nftables, grown (a --limit first; the members change only their firewall), shrunk (one host
+alive and purged, one dead), its cookie rotated and its certificates renewed under a watcher,
+and firewalld driven on a host that left. Each expensive play runs once and several things are
+asserted on it; the plain no-op re-run and timings are in bench/bench_site.py.
 """
 from __future__ import annotations
 
