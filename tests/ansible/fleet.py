@@ -195,6 +195,10 @@ class Fleet:
         names = [n for n in names if n in self.used]
         shutdown([self[n] for n in names if self[n].proc.alive()])
         hosts = [self[n].host for n in names]
+        # The firewall lives in the namespace, which outlives the container: a new host starts
+        # with an empty ruleset (iptables on Debian is iptables-nft, so this clears it too).
+        for h in hosts:
+            subprocess.run(["ip", "netns", "exec", h.ns, "nft", "flush", "ruleset"], check=True, timeout=30)
         for m in (boot(self.procs, self.net, self.images, self.key, hosts=hosts) if hosts else []):
             self.machines[m.name] = m
             self.used.discard(m.name)
