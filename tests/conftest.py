@@ -29,10 +29,7 @@ ROOT_FIXTURES = frozenset({"procs", "netns", "agents", "etcd_factory", "etcd_ser
 ROOT_MODULES = ("infra/",)
 IS_ROOT = os.geteuid() == 0
 # Test modules that share one expensive session fixture run on one xdist worker (see _worker_group).
-SHARED_FIXTURE_GROUPS: dict[str, tuple[str, ...]] = {
-    # The one fleet of real hosts (tests/ansible/conftest.py `fleet`, session scope).
-    "ansible-fleet": ("ansible/test_real_hosts.py", "ansible/test_firewall_backends.py"),
-}
+SHARED_FIXTURE_GROUPS: dict[str, tuple[str, ...]] = {}
 # The longest modules start first, so the two workers finish near the same time.
 LONGEST_FIRST = ("ansible/test_real_hosts.py", "ansible/test_firewall_backends.py",
                  "sim/test_partition_sim.py")

@@ -61,27 +61,33 @@ def offline_wheels(tags: list[dict]) -> Path:
 class Fleet:
     """The booted hosts, the inventory they are run with, and ansible-playbook over SSH."""
 
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, names: tuple = tuple(SUITES), agent: bool = True):
+        """names: the hosts to boot; agent=False for plays that install no agent (no wheels)."""
         self.work = work
         self.procs = ProcessGroup(work / "logs")
         self.net: Network | None = None
         self.machines: dict[str, Machine] = {}
         # On a new machine both images are built at once (one debootstrap mostly waits on the mirror).
-        with ThreadPoolExecutor(len(set(SUITES.values()))) as pool:
-            built = dict(zip(set(SUITES.values()), pool.map(build_rootfs, set(SUITES.values()))))
-        self.images = {name: built[suite] for name, suite in SUITES.items()}
-        tags = {host_python(img)["tag"]: host_python(img) for img in set(self.images.values())}
+        suites = sorted({SUITES[n] for n in names})
+        with ThreadPoolExecutor(len(suites)) as pool:
+            built = dict(zip(suites, pool.map(build_rootfs, suites)))
+        self.images = {name: built[SUITES[name]] for name in names}
         self.tags = {name: host_python(img) for name, img in self.images.items()}
-        self.wheels = offline_wheels(sorted(tags.values(), key=lambda t: t["tag"]))
         self.key = make_ssh_key(work / "ssh")
-        # A snapshot of the agent's source: every run must see one version of it.
-        self.agent_src = work / "agent"
-        subprocess.run(["cp", "-a", str(REPO / "agent"), str(self.agent_src)], check=True)
-        for junk in ("build", "dist", "tests"):
-            subprocess.run(["rm", "-rf", str(self.agent_src / junk)], check=True)
+        self.agent_vars: dict = {}
+        if agent:
+            tags = {t["tag"]: t for t in self.tags.values()}
+            wheels = offline_wheels(sorted(tags.values(), key=lambda t: t["tag"]))
+            # A snapshot of the agent's source: every run must see one version of it.
+            agent_src = work / "agent"
+            subprocess.run(["cp", "-a", str(REPO / "agent"), str(agent_src)], check=True)
+            for junk in ("build", "dist", "tests"):
+                subprocess.run(["rm", "-rf", str(agent_src / junk)], check=True)
+            self.agent_vars = {"ekka_agent_wheelhouse": str(work / "wheelhouse"),
+                               "ekka_agent_pip_args": ["--no-index", "--find-links", str(wheels)],
+                               "ekka_agent_source_dir": str(agent_src)}
         self.env = ansible_env()
         self.runs = 0
-        self.used: set[str] = set()  # hosts a play ran on or that were stopped: no longer new
         self.cookie = "c" * 8 + hashlib.sha256(str(work).encode()).hexdigest()[:24]
         # Inventory vars: base_vars for the rest of the session, group_vars for one play.
         self.base_vars: dict = {}
@@ -90,7 +96,7 @@ class Fleet:
 
     def __enter__(self) -> "Fleet":
         self.procs.__enter__()
-        self.net = Network(self.procs, list(SUITES), controller=True, default_route=False).__enter__()
+        self.net = Network(self.procs, list(self.images), controller=True, default_route=False).__enter__()
         booted = boot(self.procs, self.net, self.images, self.key)
         self.machines = {m.name: m for m in booted}
         # The cluster talks TLS (inet_tls): a test CA, one certificate per host for its IP.
@@ -141,9 +147,7 @@ class Fleet:
                 "ekka_proto_dist": "inet_tls",
                 "ekka_probe_interval": "200ms",
                 "ekka_failure_timeout": "1500ms",
-                "ekka_agent_wheelhouse": str(self.work / "wheelhouse"),
-                "ekka_agent_pip_args": ["--no-index", "--find-links", str(self.wheels)],
-                "ekka_agent_source_dir": str(self.agent_src),
+                **self.agent_vars,
                 **self.base_vars,
                 **self.group_vars,
             },
@@ -155,7 +159,6 @@ class Fleet:
     def play(self, playbook: str | Path, hosts: dict[str, dict], *args: str):
         """ansible-playbook on one of the collection's playbooks (or a path) over SSH."""
         inv = self.inventory(hosts)
-        self.used |= set(hosts)
         path = playbook if isinstance(playbook, Path) else REPO / "playbooks" / playbook
         r = run_playbook(["-i", inv, path, *args], env=self.env,
                          prefix=["ip", "netns", "exec", self.net.controller.ns])
@@ -185,20 +188,4 @@ class Fleet:
 
     def stop_host(self, name: str) -> None:
         """Power the container off, as a host that died (its namespace stays, so SSH is refused)."""
-        self.used.add(name)
         shutdown([self[name]])
-
-    def fresh(self, *names: str) -> None:
-        """Make hosts new again, whichever test used them before (the firewall tests and the
-        growing cluster share node4 and node5, in either order): power the used ones off and boot
-        them from their image; --volatile=overlay throws every write away."""
-        names = [n for n in names if n in self.used]
-        shutdown([self[n] for n in names if self[n].proc.alive()])
-        hosts = [self[n].host for n in names]
-        # The firewall lives in the namespace, which outlives the container: a new host starts
-        # with an empty ruleset (iptables on Debian is iptables-nft, so this clears it too).
-        for h in hosts:
-            subprocess.run(["ip", "netns", "exec", h.ns, "nft", "flush", "ruleset"], check=True, timeout=30)
-        for m in (boot(self.procs, self.net, self.images, self.key, hosts=hosts) if hosts else []):
-            self.machines[m.name] = m
-            self.used.discard(m.name)

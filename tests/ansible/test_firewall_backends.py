@@ -1,12 +1,12 @@
-"""The firewall role's iptables and ufw backends on two hosts of the shared fleet (fleet.py).
+"""The firewall role's iptables and ufw backends on real hosts (fleet.py), both in the same plays.
 
-node4 and node5 are booted new (fleet.fresh), outside the cluster, and lend themselves to the
-firewall role alone (not site.yml), both in the same plays: node4 lets `auto` find iptables
-(the admin's own rule is in iptables), node5 runs ufw. Listeners in their namespaces stand in
-for the agent; node1 and node2 are the peers, the controller is the outsider. For each backend:
-a peer reaches the cluster ports, the outsider does not, SSH and the admin's own rules are
-untouched, a second run changes nothing, and a peer dropped from the list loses its access.
-test_real_hosts.py boots them new again before it adds them to the cluster.
+A small fleet of its own (four Debian 12 hosts, booted in seconds from the cached image), so
+this module runs on the other xdist worker beside test_real_hosts.py, the long pole. Only the
+firewall role runs (not site.yml): node4 lets `auto` find iptables (the admin's own rule is in
+iptables), node5 runs ufw. Listeners in their namespaces stand in for the agent; node1 and
+node2 are the peers, the controller is the outsider. For each backend: a peer reaches the
+cluster ports, the outsider does not, SSH and the admin's own rules are untouched, a second run
+changes nothing, and a peer dropped from the list loses its access.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from fleet import Fleet
 from hosts.nspawn import start_port_listener
 
 CLUSTER_PORTS = (4370, 5370)  # ekka mode, offset 0
@@ -22,14 +23,14 @@ BACKENDS = {"node4": {"ekka_firewall_backend": "auto"}, "node5": {"ekka_firewall
 
 
 @pytest.fixture(scope="module")
-def fw(fleet):
-    fleet.fresh(*TARGETS)
-    listeners = [start_port_listener(fleet[t].host, CLUSTER_PORTS, f"{t}.listener") for t in TARGETS]
-    try:
-        yield fleet
-    finally:
-        for p in listeners:
-            p.stop(timeout=10)
+def fw(tmp_path_factory):
+    with Fleet(tmp_path_factory.mktemp("fwfleet"), names=("node1", "node2", *TARGETS), agent=False) as fleet:
+        listeners = [start_port_listener(fleet[t].host, CLUSTER_PORTS, f"{t}.listener") for t in TARGETS]
+        try:
+            yield fleet
+        finally:
+            for p in listeners:
+                p.stop(timeout=10)
 
 
 def play(fleet, peers, hosts=None):

@@ -1,8 +1,8 @@
 """The collection on one fleet of real Debian hosts, as one sequence of scenarios.
 
 The hosts (tests/ansible/fleet.py: Debian 12 and Debian 13 containers over SSH) are booted
-once per session (test_firewall_backends.py borrows node4 and node5 of the same fleet); each
-test continues from the state the previous one left, the way an operator's fleet lives:
+once per session; each test continues from the state the previous one left, the way an
+operator's fleet lives:
 checked fresh, formed, checked again in check mode (only the changed setting and its restart
 would change: the second run's "nothing else changes"), restarted through the restart gate
 (refused without a majority, done by the next run), its firewall survives the host's own
@@ -167,7 +167,6 @@ def test_restarting_the_hosts_nftables_keeps_our_table(fleet):
 
 @pytest.mark.timeout(400)
 def test_adding_hosts(fleet):
-    fleet.fresh("node4", "node5")  # new hosts, also when test_firewall_backends.py used them first
     pids = {h: fleet.main_pid(h) for h in CORE}
     grown = {**CORE_HOSTS, "node4": {}, "node5": {}}
     limited = fleet.play("site.yml", grown, "--limit", "node4")
