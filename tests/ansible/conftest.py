@@ -31,8 +31,8 @@ def filter_module():
 
 @pytest.fixture(scope="session")
 def fleet(tmp_path_factory):
-    """The one fleet of real hosts (fleet.py) every real-host test shares: booting it and
-    installing the agent are the expensive parts, so they happen once per session."""
+    """The fleet of real hosts (fleet.py) the scenarios of test_real_hosts.py live on: booting
+    it and installing the agent are the expensive parts, so they happen once."""
     from fleet import Fleet
 
     with Fleet(tmp_path_factory.mktemp("fleet")) as f:
