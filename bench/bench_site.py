@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Wall time of playbooks/site.yml on three real hosts: the first run and the second (no-op) run,
-then one cookie rotation and its no-op re-run.
+"""Wall time of the collection's playbooks on three real hosts, each step printed with its
+`changed` count: site.yml's first run (fresh hosts, agent built and installed), its second run
+(must change nothing: the tests check this in check mode only), the same in check mode, a
+restart-gated rolling restart (one setting changed: each host asked `health --safe-to-stop`,
+restarted, waited for with `health --expect 3`), then one cookie rotation (three passes, reloads
+only) and its re-run (pass 3 only, must change nothing).
 
 The hosts are the fleet the real-host tests boot (tests/ansible/fleet.py: systemd-nspawn
-containers, Debian 12 and a Debian 13 one, each in its own network namespace, TLS between the
-nodes); ansible-playbook runs in a namespace of its own. Run as root from the repository:
-`python bench/bench_site.py`.
+containers, node1 and node2 Debian 12, node3 Debian 13, each in its own network namespace, TLS
+between the nodes); ansible-playbook runs in a namespace of its own. Run as root from the
+repository: `python bench/bench_site.py` (no --quick: every step runs once either way).
 """
 from __future__ import annotations
 
@@ -26,13 +30,18 @@ def main() -> int:
     hosts = {n: {} for n in CORE}
     try:
         with Fleet(work) as fleet:
-            steps = [("site.yml", "first run (fresh hosts)"), ("site.yml", "second run (no change)"),
-                     ("rotate_cookie.yml", "cookie rotation (3 passes)"), ("rotate_cookie.yml", "rotation re-run")]
-            for playbook, label in steps:
+            steps = [("site.yml", "first run (fresh hosts)", ()), ("site.yml", "second run (no change)", ()),
+                     ("site.yml", "check mode (no change)", ("--check", "--diff")),
+                     ("site.yml", "rolling restart (one setting changed)", ()),
+                     ("rotate_cookie.yml", "cookie rotation (3 passes)", ()),
+                     ("rotate_cookie.yml", "rotation re-run (pass 3 only)", ())]
+            for playbook, label, args in steps:
+                if label.startswith("rolling restart"):
+                    fleet.base_vars["ekka_failure_timeout"] = "1600ms"
                 if label.startswith("cookie rotation"):
                     fleet.cookie = "r" * 8 + fleet.cookie[8:][::-1]
                 t0 = time.monotonic()
-                r = fleet.play(playbook, hosts)
+                r = fleet.play(playbook, hosts, *args)
                 took = time.monotonic() - t0
                 if r.rc != 0:
                     print(f"{playbook} {label} failed:\n{r!r}", file=sys.stderr)

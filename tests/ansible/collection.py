@@ -92,6 +92,20 @@ class PlayResult:
     def failed(self) -> int:
         return sum(h["failed"] + h["unreachable"] for h in self.recap.values())
 
+    def changed_tasks(self) -> dict:
+        """{host: [name of each task that reported changed on it]} from the default callback's
+        output (a delegated task counts for the host it ran on)."""
+        out: dict = {}
+        task = ""
+        for line in self.stdout.splitlines():
+            if line.startswith(("TASK [", "RUNNING HANDLER [")):
+                task = line[line.index("[") + 1:line.rindex("]")]
+            elif line.startswith("changed: ["):
+                # "changed: [node1]" or, delegated, "changed: [node1 -> node2(10.0.0.3)]"
+                host = line[len("changed: ["):line.index("]")].split(" -> ")[-1].split("(")[0]
+                out.setdefault(host, []).append(task)
+        return out
+
     def __repr__(self) -> str:
         return f"rc={self.rc}\n--- stdout\n{self.stdout[-12000:]}\n--- stderr\n{self.stderr[-4000:]}"
 

@@ -27,3 +27,13 @@ def filter_module():
     from ansible_collections.ekka.cluster.plugins.filter import naming
 
     return naming
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory):
+    """The fleet of real hosts (fleet.py) the scenarios of test_real_hosts.py live on: booting
+    it and installing the agent are the expensive parts, so they happen once."""
+    from fleet import Fleet
+
+    with Fleet(tmp_path_factory.mktemp("fleet")) as f:
+        yield f

@@ -12,6 +12,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -60,30 +61,42 @@ def offline_wheels(tags: list[dict]) -> Path:
 class Fleet:
     """The booted hosts, the inventory they are run with, and ansible-playbook over SSH."""
 
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, names: tuple = tuple(SUITES), agent: bool = True):
+        """names: the hosts to boot; agent=False for plays that install no agent (no wheels)."""
         self.work = work
         self.procs = ProcessGroup(work / "logs")
         self.net: Network | None = None
         self.machines: dict[str, Machine] = {}
-        self.images = {name: build_rootfs(suite) for name, suite in SUITES.items()}
-        tags = {host_python(img)["tag"]: host_python(img) for img in set(self.images.values())}
+        # On a new machine both images are built at once (one debootstrap mostly waits on the mirror).
+        suites = sorted({SUITES[n] for n in names})
+        with ThreadPoolExecutor(len(suites)) as pool:
+            built = dict(zip(suites, pool.map(build_rootfs, suites)))
+        self.images = {name: built[SUITES[name]] for name in names}
         self.tags = {name: host_python(img) for name, img in self.images.items()}
-        self.wheels = offline_wheels(sorted(tags.values(), key=lambda t: t["tag"]))
         self.key = make_ssh_key(work / "ssh")
-        # A snapshot of the agent's source: every run must see one version of it.
-        self.agent_src = work / "agent"
-        subprocess.run(["cp", "-a", str(REPO / "agent"), str(self.agent_src)], check=True)
-        for junk in ("build", "dist", "tests"):
-            subprocess.run(["rm", "-rf", str(self.agent_src / junk)], check=True)
+        self.agent_vars: dict = {}
+        if agent:
+            tags = {t["tag"]: t for t in self.tags.values()}
+            wheels = offline_wheels(sorted(tags.values(), key=lambda t: t["tag"]))
+            # A snapshot of the agent's source: every run must see one version of it.
+            agent_src = work / "agent"
+            subprocess.run(["cp", "-a", str(REPO / "agent"), str(agent_src)], check=True)
+            for junk in ("build", "dist", "tests"):
+                subprocess.run(["rm", "-rf", str(agent_src / junk)], check=True)
+            self.agent_vars = {"ekka_agent_wheelhouse": str(work / "wheelhouse"),
+                               "ekka_agent_pip_args": ["--no-index", "--find-links", str(wheels)],
+                               "ekka_agent_source_dir": str(agent_src)}
         self.env = ansible_env()
         self.runs = 0
         self.cookie = "c" * 8 + hashlib.sha256(str(work).encode()).hexdigest()[:24]
+        # Inventory vars: base_vars for the rest of the session, group_vars for one play.
+        self.base_vars: dict = {}
         self.group_vars: dict = {}
         self.certs: Certs | None = None
 
     def __enter__(self) -> "Fleet":
         self.procs.__enter__()
-        self.net = Network(self.procs, list(SUITES), controller=True, default_route=False).__enter__()
+        self.net = Network(self.procs, list(self.images), controller=True, default_route=False).__enter__()
         booted = boot(self.procs, self.net, self.images, self.key)
         self.machines = {m.name: m for m in booted}
         # The cluster talks TLS (inet_tls): a test CA, one certificate per host for its IP.
@@ -132,11 +145,10 @@ class Fleet:
                 "ekka_cookie": self.cookie,
                 "ekka_firewall_backend": "auto",
                 "ekka_proto_dist": "inet_tls",
-                "ekka_heartbeat_interval": "200ms",
+                "ekka_probe_interval": "200ms",
                 "ekka_failure_timeout": "1500ms",
-                "ekka_agent_wheelhouse": str(self.work / "wheelhouse"),
-                "ekka_agent_pip_args": ["--no-index", "--find-links", str(self.wheels)],
-                "ekka_agent_source_dir": str(self.agent_src),
+                **self.agent_vars,
+                **self.base_vars,
                 **self.group_vars,
             },
         }}

@@ -1,134 +1,108 @@
-"""The firewall role's iptables and ufw backends on real hosts (systemd-nspawn in namespaces).
+"""The firewall role's iptables and ufw backends on real hosts (fleet.py), both in the same plays.
 
-Only the firewall role runs (not site.yml), over SSH from the controller namespace. A
-listener in node1's namespace stands in for the agent; the controller is the outsider.
-Each backend: a peer reaches the cluster ports, the outsider does not, SSH and the admin's
-own rules are untouched, a second run changes nothing, and a peer dropped from the
-inventory loses its access. iptables/ufw only ever run inside the containers.
+A small fleet of its own (four Debian 12 hosts, booted in seconds from the cached image), so
+this module runs on the other xdist worker beside test_real_hosts.py, the long pole. Only the
+firewall role runs (not site.yml): node4 lets `auto` find iptables (the admin's own rule is in
+iptables), node5 runs ufw. Listeners in their namespaces stand in for the agent; node1 and
+node2 are the peers, the controller is the outsider. For each backend: a peer reaches the
+cluster ports, the outsider does not, SSH and the admin's own rules are untouched, a second run
+changes nothing, and a peer dropped from the list loses its access.
 """
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-import yaml
 
-from collection import ansible_env, run_playbook
-from hosts.nspawn import boot, build_rootfs, make_ssh_key, shutdown, ssh, start_port_listener
+from fleet import Fleet
+from hosts.nspawn import start_port_listener
 
 CLUSTER_PORTS = (4370, 5370)  # ekka mode, offset 0
+TARGETS = ("node4", "node5")
+BACKENDS = {"node4": {"ekka_firewall_backend": "auto"}, "node5": {"ekka_firewall_backend": "ufw"}}
 
 
-@pytest.fixture
-def fw_hosts(netns, procs, tmp_path):
-    rootfs = build_rootfs()
-    key = make_ssh_key(tmp_path / "ssh")
-    net = netns(hosts=["node1", "node2", "node3"], controller=True, default_route=False)
-    machines = []
+@pytest.fixture(scope="module")
+def fw(tmp_path_factory):
+    with Fleet(tmp_path_factory.mktemp("fwfleet"), names=("node1", "node2", *TARGETS), agent=False) as fleet:
+        listeners = [start_port_listener(fleet[t].host, CLUSTER_PORTS, f"{t}.listener") for t in TARGETS]
+        try:
+            yield fleet
+        finally:
+            for p in listeners:
+                p.stop(timeout=10)
+
+
+def play(fleet, peers, hosts=None):
+    playbook = fleet.work / "firewall.yml"
+    playbook.write_text(json.dumps([{"name": "Firewall only", "hosts": "ekka", "gather_facts": False,
+                                     "become": True, "roles": [{"role": "ekka.cluster.firewall"}]}]))
+    fleet.group_vars = {"ekka_firewall_peers": [fleet[p].ip for p in peers]}
     try:
-        machines = boot(procs, net, rootfs, key)
-        # What the agent would listen on, in node1's namespace (so node1's firewall applies).
-        start_port_listener(machines[0].host, CLUSTER_PORTS, "node1.listener")
-        yield net, machines, key
+        return fleet.play(playbook, hosts or BACKENDS)
     finally:
-        shutdown(machines)
+        fleet.group_vars = {}
 
 
-def check_ok(machine, key, command: str) -> str:
-    r = ssh(machine, key, command)
-    assert r.returncode == 0, f"{command} on {machine.name}: {r.stdout}{r.stderr}"
-    return r.stdout
-
-
-class Play:
-    """The firewall role alone, over an inventory of some of the hosts."""
-
-    def __init__(self, tmp_path: Path, net, machines, key, backend: str):
-        self.tmp, self.net, self.machines, self.key, self.backend = tmp_path, net, machines, key, backend
-        self.env = ansible_env()
-        self.n = 0
-        self.playbook = tmp_path / "firewall.yml"
-        self.playbook.write_text(json.dumps([{
-            "name": "Firewall only", "hosts": "ekka", "gather_facts": False,
-            "roles": [{"role": "ekka.cluster.firewall"}]}]))
-
-    def __call__(self, machines=None, **extra):
-        machines = machines or self.machines
-        inv = self.tmp / "hosts.yml"
-        inv.write_text(yaml.safe_dump({"ekka": {
-            "hosts": {m.name: {"ansible_host": m.ip} for m in machines},
-            "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(self.key),
-                     "ansible_python_interpreter": "/usr/bin/python3",
-                     "ekka_firewall_backend": self.backend, **extra}}}))
-        r = run_playbook(["-i", inv, self.playbook], env=self.env,
-                         prefix=["ip", "netns", "exec", self.net.controller.ns])
-        self.n += 1
-        (self.tmp / f"play-{self.backend}-{self.n}.log").write_text(r.stdout + r.stderr)
-        return r
-
-
-def assert_cluster_ports(net, n1, peers, outsiders):
+def assert_cluster_ports(fleet, target, peers, outsiders):
+    t = fleet[target]
     for port in CLUSTER_PORTS:
-        for m in peers:
-            assert m.host.can_connect(n1.ip, port), f"peer {m.name} cannot reach node1:{port}"
-        for h in outsiders:
-            assert not h.can_connect(n1.ip, port), f"{h.name} outside the cluster reaches node1:{port}"
-    assert net.controller.can_connect(n1.ip, 22), "SSH must stay untouched"
+        for p in peers:
+            assert fleet[p].host.can_connect(t.ip, port), f"peer {p} cannot reach {target}:{port}"
+        for o in outsiders:
+            host = fleet.controller if o == "controller" else fleet[o].host
+            assert not host.can_connect(t.ip, port), f"{o} outside the cluster reaches {target}:{port}"
+    assert fleet.controller.can_connect(t.ip, 22), f"SSH to {target} must stay untouched"
 
 
-def exercise(play: Play, net, machines, key):
-    n1, n2, n3 = machines
-    first = play()
+@pytest.mark.timeout(400)
+def test_iptables_and_ufw_backends(fw):
+    fleet = fw
+    # The admin's own rule, which the role must leave alone; iptables rules node4, so `auto`
+    # must choose it.
+    fleet.ok("node4", "iptables -A INPUT -p tcp --dport 9 -j DROP")
+
+    # ufw chosen explicitly while it is off: a clear failure on node5, nothing enabled behind
+    # the admin's back; node4 goes on regardless.
+    off = play(fleet, ["node1", "node2"])
+    assert off.rc != 0 and "ufw is inactive" in off.stdout, off
+    assert off.recap["node5"]["failed"] == 1 and off.recap["node4"]["failed"] == 0, off
+    assert "inactive" in fleet.ok("node5", "ufw status")
+    assert_cluster_ports(fleet, "node4", ["node1", "node2"], ["controller"])
+
+    # The admin's ufw: SSH allowed, ufw on, incoming allowed by default (so only the role's
+    # own deny rules keep the outsider away from the cluster ports).
+    fleet.ok("node5", "ufw allow 22/tcp && ufw default allow incoming && ufw --force enable")
+    first = play(fleet, ["node1", "node2"])
     assert first.rc == 0 and first.failed() == 0, first
-    assert_cluster_ports(net, n1, [n2, n3], [net.controller])
-
-    second = play()
+    assert first.recap["node4"]["changed"] == 0, first
+    for t in TARGETS:
+        assert_cluster_ports(fleet, t, ["node1", "node2"], ["controller"])
+    second = play(fleet, ["node1", "node2"])
     assert second.rc == 0 and second.changed() == 0, second
 
-    # node3 leaves the inventory: its rules go, node2's stay.
-    third = play(machines[:2])
+    # node2 leaves the peers: its rules go, node1's stay.
+    third = play(fleet, ["node1"])
     assert third.rc == 0 and third.failed() == 0, third
-    assert_cluster_ports(net, n1, [n2], [net.controller, n3.host])
-    fourth = play(machines[:2])
+    for t in TARGETS:
+        assert_cluster_ports(fleet, t, ["node1"], ["controller", "node2"])
+    fourth = play(fleet, ["node1"])
     assert fourth.rc == 0 and fourth.changed() == 0, fourth
 
-
-@pytest.mark.timeout(300)
-def test_iptables_backend(fw_hosts, tmp_path):
-    net, machines, key = fw_hosts
-    n1 = machines[0]
-    # The admin's own rules, which the role must leave alone; iptables rules the hosts, so
-    # `auto` must choose it.
-    for m in machines:
-        check_ok(m, key, "iptables -A INPUT -p tcp --dport 9 -j DROP")
-    exercise(Play(tmp_path, net, machines, key, "auto"), net, machines, key)
-    rules = check_ok(n1, key, "iptables -S")
+    # iptables: the admin's rule kept, one jump to our chain, only the remaining peer in it.
+    rules = fleet.ok("node4", "iptables -S")
     assert "-A INPUT -p tcp -m tcp --dport 9 -j DROP" in rules
     assert rules.count("-j EKKA_CLUSTER") == 1, rules
-    chain = check_ok(n1, key, "iptables -S EKKA_CLUSTER")
-    assert machines[1].ip in chain and machines[2].ip not in chain
+    chain = fleet.ok("node4", "iptables -S EKKA_CLUSTER")
+    assert fleet["node1"].ip in chain and fleet["node2"].ip not in chain
     # IPv6 has no peers here, so its cluster ports are closed to everyone.
-    assert "DROP" in check_ok(n1, key, "ip6tables -S EKKA_CLUSTER")
+    assert "DROP" in fleet.ok("node4", "ip6tables -S EKKA_CLUSTER")
     # Persisted: the boot unit rebuilds the chain after a flush.
-    check_ok(n1, key, "iptables -D INPUT -j EKKA_CLUSTER && iptables -F EKKA_CLUSTER && "
+    fleet.ok("node4", "iptables -D INPUT -j EKKA_CLUSTER && iptables -F EKKA_CLUSTER && "
                       "systemctl restart ekka-firewall.service")
-    assert_cluster_ports(net, n1, [machines[1]], [net.controller, machines[2].host])
+    assert_cluster_ports(fleet, "node4", ["node1"], ["controller", "node2"])
 
-
-@pytest.mark.timeout(300)
-def test_ufw_backend(fw_hosts, tmp_path):
-    net, machines, key = fw_hosts
-    play = Play(tmp_path, net, machines, key, "ufw")
-    # Chosen explicitly while ufw is off: a clear failure, nothing enabled behind the admin's back.
-    off = play()
-    assert off.rc != 0 and "ufw is inactive" in off.stdout, off
-    assert "inactive" in check_ok(machines[0], key, "ufw status")
-    # The admin's setup: SSH allowed, ufw on, incoming allowed by default (so only the
-    # role's own deny rules keep the outsider away from the cluster ports).
-    for m in machines:
-        check_ok(m, key, "ufw allow 22/tcp && ufw default allow incoming && ufw --force enable")
-    exercise(play, net, machines, key)
-    added = check_ok(machines[0], key, "ufw show added")
+    # ufw: the admin's rule kept, only the remaining peer allowed.
+    added = fleet.ok("node5", "ufw show added")
     assert "ufw allow 22/tcp" in added
-    assert machines[1].ip in added and machines[2].ip not in added
+    assert fleet["node1"].ip in added and fleet["node2"].ip not in added

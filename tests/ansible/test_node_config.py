@@ -42,10 +42,31 @@ def render(tmp_path: Path, extra: dict, check: bool = False) -> tuple:
     return run_playbook(args), tmp_path / "etc" / "ekka.conf"
 
 
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> dict:
+    """Every strategy rendered in one play (one ansible-playbook start instead of six), each by a
+    host of its own named like host a: {strategy: (play result, path of its config)}."""
+    tmp = tmp_path_factory.mktemp("strategies")
+    hosts = {f"s_{name}": {"ekka_node_offset": "1", "ekka_node_address": "10.0.0.1",
+                           "ekka_config_dir": str(tmp / name / "etc"), "ekka_data_dir": str(tmp / name / "data"),
+                           "ekka_discovery_strategy": name, **extra} for name, extra in STRATEGIES.items()}
+    inv = tmp / "hosts.yml"
+    inv.write_text(json.dumps({
+        "ekka": {"hosts": {"a": {"ekka_node_offset": "1", "ekka_node_address": "10.0.0.1"},
+                           "b": {"ekka_node_offset": "2", "ekka_node_address": "10.0.0.2"}}},
+        "strategies": {"hosts": hosts, "vars": {
+            "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+            "ekka_service_manager": "none", "ekka_cookie": "c" * 32}}}))
+    play = tmp / "play.yml"
+    play.write_text(json.dumps([{"hosts": "strategies", "gather_facts": False, "roles": ["ekka.cluster.node"]}]))
+    r = run_playbook(["-i", inv, play])
+    return {name: (r, tmp / name / "etc" / "ekka.conf") for name in STRATEGIES}
+
+
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
-def test_rendered_config_passes_agent_check(tmp_path, strategy):
-    r, conf = render(tmp_path, {"ekka_discovery_strategy": strategy, **STRATEGIES[strategy]})
-    assert r.rc == 0, r
+def test_rendered_config_passes_agent_check(rendered, strategy):
+    r, conf = rendered[strategy]
+    assert r.rc == 0 and r.recap[f"s_{strategy}"]["failed"] == 0, r
     text = conf.read_text()
     assert 'name = "ekka1@10.0.0.1"' in text
     assert "c" * 32 not in text, "the cookie goes to its own file, not into the config"
@@ -58,9 +79,13 @@ def test_rendered_config_passes_agent_check(tmp_path, strategy):
 
 
 def test_second_render_changes_nothing(tmp_path):
-    assert render(tmp_path, {})[0].rc == 0
-    again = render(tmp_path, {})[0]
+    first, conf = render(tmp_path, {"ekka_probe_interval": "300ms"})
+    assert first.rc == 0 and 'probe_interval = "300ms"' in conf.read_text(), first
+    assert "DEPRECATION" not in first.stdout
+    # The old name of the variable is still read, with a warning, and renders the same config.
+    again = render(tmp_path, {"ekka_heartbeat_interval": "300ms"})[0]
     assert again.rc == 0 and again.changed() == 0, again
+    assert "ekka_heartbeat_interval is deprecated: it is now ekka_probe_interval" in again.stdout, again
 
 
 def test_the_agent_judges_the_cookie(tmp_path):

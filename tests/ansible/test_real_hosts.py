@@ -1,10 +1,15 @@
 """The collection on one fleet of real Debian hosts, as one sequence of scenarios.
 
 The hosts (tests/ansible/fleet.py: Debian 12 and Debian 13 containers over SSH) are booted
-once for the module; each test continues from the state the previous one left, the way an
-operator's fleet lives: checked fresh, formed, checked again, its firewall survives the
-host's own nftables, grown (a --limit first), shrunk (one host alive and purged, one dead),
-its cookie rotated under a watcher, and firewalld driven on a host that left.
+once per session; each test continues from the state the previous one left, the way an
+operator's fleet lives:
+checked fresh, formed, checked again in check mode (only the changed setting and its restart
+would change: the second run's "nothing else changes"), restarted through the restart gate
+(refused without a majority, done by the next run), its firewall survives the host's own
+nftables, grown (a --limit first; the members change only their firewall), shrunk (one host
+alive and purged, one dead), its cookie rotated and its certificates renewed under a watcher,
+and firewalld driven on a host that left. Each expensive play runs once and several things are
+asserted on it; the plain no-op re-run and timings are in bench/bench_site.py.
 """
 from __future__ import annotations
 
@@ -17,18 +22,12 @@ import time
 
 import pytest
 
-from fleet import CORE, Fleet
+from fleet import CORE
 from harness.wait import wait_until
 from hosts.nspawn import start_port_listener
 
 CLUSTER_PORTS = (4370, 5370)  # ekka mode, offset 0
 CORE_HOSTS = {n: {} for n in CORE}
-
-
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with Fleet(tmp_path_factory.mktemp("fleet")) as f:
-        yield f
 
 
 def names(fleet, hosts) -> list:
@@ -82,13 +81,24 @@ def test_mixed_fleet_forms_one_cluster(fleet):
     assert fleet.controller.can_connect(n1.ip, 22)
     assert "ExecReload=/bin/kill -HUP $MAINPID" in fleet.ok("node1", "systemctl cat ekka-agent.service")
 
-    second = fleet.play("site.yml", CORE_HOSTS)
-    assert second.rc == 0 and second.changed() == 0, second
+
+# What a changed setting that needs a restart makes change, and nothing else: in check mode
+# this is also the second run's "nothing else changes" (a real no-op run would cost a minute).
+RESTART_TASKS = {"ekka.cluster.node : Render the agent config", "ekka.cluster.agent : Remember the restart until it is done",
+                 "ekka.cluster.agent : Restart the agent on {}", "ekka.cluster.agent : Forget the pending restart of {}"}
+
+
+def restart_tasks_only(r) -> dict:
+    """The changed tasks of a run that is not one of RESTART_TASKS, by host (empty: none)."""
+    allowed = {t.format(h) for t in RESTART_TASKS for h in CORE}
+    return {h: [t for t in ts if t not in allowed] for h, ts in r.changed_tasks().items()
+            if any(t not in allowed for t in ts)}
 
 
 @pytest.mark.timeout(300)
 def test_check_diff_on_running_cluster(fleet):
-    """A changed setting shows as a diff (and the restart it would cause); nothing is made."""
+    """A changed setting shows as a diff and the restart it would cause; nothing else would
+    change, and nothing is made."""
     pids = {h: fleet.main_pid(h) for h in CORE}
     fleet.group_vars = {"ekka_failure_timeout": "1600ms"}
     try:
@@ -97,8 +107,47 @@ def test_check_diff_on_running_cluster(fleet):
         fleet.group_vars = {}
     assert r.rc == 0 and r.failed() == 0 and r.changed() > 0, r
     assert '+  failure_timeout = "1600ms"' in r.stdout, r
+    assert restart_tasks_only(r) == {}, r.changed_tasks()
+    assert sorted(r.changed_tasks()) == sorted(CORE), r.changed_tasks()
     assert "1600ms" not in fleet.ok("node1", "cat /etc/ekka/ekka.conf")
     assert {h: fleet.main_pid(h) for h in CORE} == pids
+
+
+@pytest.mark.timeout(400)
+def test_restart_gate(fleet):
+    """A setting that needs a restart: refused while stopping the node would leave no majority
+    (`health --safe-to-stop`), with the check's words; done by the next run once the cluster is
+    whole, one host at a time, each waited for with `health --expect 3`."""
+    pids = {h: fleet.main_pid(h) for h in CORE}
+    fleet.ok("node2", "systemctl stop ekka-agent.service")
+    wait_until(lambda: fleet.node_name("node2") in fleet.status("node1")["stopped_nodes"], timeout=30,
+               message="node1 to see node2 stopped")
+    fleet.group_vars = {"ekka_failure_timeout": "1600ms", "ekka_agent_restart_gate_timeout": 2}
+    try:
+        refused = fleet.play("site.yml", CORE_HOSTS, "--limit", "node1")
+    finally:
+        fleet.group_vars = {}
+    assert refused.rc != 0 and "node1 was not restarted" in refused.stdout, refused
+    assert "safe_to_stop: the cluster would have 1 of 3 members running, not a majority" in refused.stdout, refused
+    assert fleet.main_pid("node1") == pids["node1"]
+    assert "1600ms" in fleet.ok("node1", "cat /etc/ekka/ekka.conf")
+    fleet.ok("node1", "test -e /var/lib/ekka/restart-pending")
+
+    fleet.ok("node2", "systemctl start ekka-agent.service")
+    wait_cluster(fleet, CORE)
+    pids["node2"] = fleet.main_pid("node2")
+    fleet.base_vars["ekka_failure_timeout"] = "1600ms"
+    r = fleet.play("site.yml", CORE_HOSTS)
+    assert r.rc == 0 and r.failed() == 0, r
+    for h in CORE:
+        assert f"Ask whether {h} may stop now (restart gate)" in r.stdout
+        assert f"Wait until {h} runs in a cluster of its former size" in r.stdout
+    after = {h: fleet.main_pid(h) for h in CORE}
+    assert all(after[h] != pids[h] for h in CORE), (pids, after)
+    assert restart_tasks_only(r) == {}, r.changed_tasks()
+    wait_cluster(fleet, CORE)
+    for h in CORE:
+        fleet.ok(h, "test ! -e /var/lib/ekka/restart-pending")
 
 
 @pytest.mark.timeout(120)
@@ -125,9 +174,18 @@ def test_adding_hosts(fleet):
     assert nothing_installed(fleet, "node4") == [], "a refused limited run touches nothing"
 
     r = fleet.play("site.yml", grown)
-    assert r.rc == 0 and r.failed() == 0, r
+    # How the joins went, from the agents' own logs (kept beside the play logs, and shown on failure).
+    logs = {h: fleet.ssh(h, "journalctl -u ekka-agent.service --no-pager -o short-precise | tail -n 60").stdout
+            for h in ("node4", "node5", "node1")}
+    (fleet.work / "adding-hosts-agents.log").write_text("\n".join(f"== {h}\n{t}" for h, t in logs.items()))
+    assert r.rc == 0 and r.failed() == 0, (r, logs)
     wait_cluster(fleet, list(grown))
     assert {h: fleet.main_pid(h) for h in CORE} == pids, "the seeds' config is unchanged: no restart"
+    # On the members only their firewall changes: the real run's "nothing else changes".
+    firewall = ["ekka.cluster.firewall : Render the self-contained nftables table",
+                "ekka.cluster.firewall : Load the table (atomically replaces the previous one)"]
+    changed = r.changed_tasks()
+    assert {h: changed.get(h) for h in CORE} == {h: firewall for h in CORE}, changed
     assert fleet["node4"].host.can_connect(fleet["node3"].ip, 4370)
 
 
@@ -155,10 +213,15 @@ class Watcher:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
+        # One SSH login per member and poll (pid and status together): the watcher shares the
+        # two cores with the play it watches.
+        cmd = ("systemctl show -p MainPID --value ekka-agent.service && "
+               "/opt/ekka-agent/venv/bin/ekka-ctl -c /etc/ekka/ekka.conf cluster status --json")
         while not self.stop.is_set():
             for h in self.hosts:
                 try:
-                    self.seen.append((h, self.fleet.main_pid(h), self.fleet.running(h)))
+                    pid, status = self.fleet.ok(h, cmd).split("\n", 1)
+                    self.seen.append((h, pid.strip(), sorted(json.loads(status)["running_nodes"])))
                 except (AssertionError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
                     self.seen.append((h, None, repr(e)[:300]))
             time.sleep(0.2)
@@ -193,6 +256,7 @@ def test_cookie_rotation_keeps_one_cluster(fleet):
     assert old not in r.stdout and new not in r.stdout
     again = fleet.play("rotate_cookie.yml", CORE_HOSTS)
     assert again.rc == 0 and again.changed() == 0, again
+    assert "Pass 3" in again.stdout and "Write the cookies of pass 1" not in again.stdout, again
 
 
 @pytest.mark.timeout(300)

@@ -3,7 +3,7 @@
 #   build_rootfs.sh [bookworm|trixie]     prints the directory of the finished image
 # Cached under /var/cache/ekka-test, keyed by the recipe: the directory name carries a
 # digest of this script and the suite, so editing the recipe builds a new image and an
-# unchanged recipe reuses the old one. Safe to run concurrently.
+# unchanged recipe reuses the old one. Safe to run concurrently (also two suites at once).
 set -euo pipefail
 SUITE=${1:-bookworm}
 CACHE=${EKKA_TEST_CACHE:-/var/cache/ekka-test}
@@ -29,7 +29,8 @@ esac
 digest=$( (cat "$0"; echo "$SUITE") | sha256sum | cut -c1-12)
 ROOT="$CACHE/rootfs-$SUITE-$digest"
 mkdir -p "$CACHE"
-exec 9>"$CACHE/.rootfs.lock"
+# One lock per suite: the two images build at the same time, each only once.
+exec 9>"$CACHE/.rootfs-$SUITE.lock"
 flock 9
 # .last-used marks an image as in use, so a concurrent run of an older checkout keeps its own.
 if [ -e "$ROOT/.complete" ]; then touch "$ROOT/.last-used"; echo "$ROOT"; exit 0; fi
