@@ -85,7 +85,8 @@ def test_mixed_fleet_forms_one_cluster(fleet):
 # What a changed setting that needs a restart makes change, and nothing else: in check mode
 # this is also the second run's "nothing else changes" (a real no-op run would cost a minute).
 RESTART_TASKS = {"ekka.cluster.node : Render the agent config", "ekka.cluster.agent : Remember the restart until it is done",
-                 "ekka.cluster.agent : Restart the agent on {}", "ekka.cluster.agent : Forget the pending restart of {}"}
+                 "ekka.cluster.agent : Restart the agent on {}", "ekka.cluster.agent : Forget the pending restart of {}",
+                 "ekka.cluster.agent : Drain {} before its restart", "ekka.cluster.agent : Revive {} after its restart"}
 
 
 def restart_tasks_only(r) -> dict:
@@ -117,7 +118,8 @@ def test_check_diff_on_running_cluster(fleet):
 def test_restart_gate(fleet):
     """A setting that needs a restart: refused while stopping the node would leave no majority
     (`health --safe-to-stop`), with the check's words; done by the next run once the cluster is
-    whole, one host at a time, each waited for with `health --expect 3`."""
+    whole, one host at a time, each drained, restarted, revived and waited for with
+    `health --expect 3`."""
     pids = {h: fleet.main_pid(h) for h in CORE}
     fleet.ok("node2", "systemctl stop ekka-agent.service")
     wait_until(lambda: fleet.node_name("node2") in fleet.status("node1")["stopped_nodes"], timeout=30,
@@ -137,11 +139,18 @@ def test_restart_gate(fleet):
     wait_cluster(fleet, CORE)
     pids["node2"] = fleet.main_pid("node2")
     fleet.base_vars["ekka_failure_timeout"] = "1600ms"
-    r = fleet.play("site.yml", CORE_HOSTS)
+    fleet.group_vars = {"ekka_drain_on_restart": True}
+    try:
+        r = fleet.play("site.yml", CORE_HOSTS)
+    finally:
+        fleet.group_vars = {}
     assert r.rc == 0 and r.failed() == 0, r
     for h in CORE:
         assert f"Ask whether {h} may stop now (restart gate)" in r.stdout
+        assert f"Drain {h} before its restart" in r.stdout
+        assert f"Revive {h} after its restart" in r.stdout
         assert f"Wait until {h} runs in a cluster of its former size" in r.stdout
+    assert not fleet.status("node1").get("drained_nodes"), fleet.status("node1")
     after = {h: fleet.main_pid(h) for h in CORE}
     assert all(after[h] != pids[h] for h in CORE), (pids, after)
     assert restart_tasks_only(r) == {}, r.changed_tasks()
