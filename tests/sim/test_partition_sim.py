@@ -163,8 +163,7 @@ def preform(c, ns) -> None:
         m._digest = None
         m.conns = dict.fromkeys(others, 1)
         m.up = set(others)
-        m.detector.heard = dict.fromkeys(others, c.now)
-        m.detector.next_hb = c.now + c.settings.probe_interval
+        m.detector.members_changed(others, c.now, up=True)
         h.ep = ep
         h.seen = {p: incs[p] for p in others}
         h.decided, h.synced = set(others), set(others)

@@ -3,8 +3,8 @@
 A peer is up while a cluster-port connection to it is open and the failure detector
 (core/failure_detector.py) finds it alive; a reset connection marks it down at once. Down
 members are redialled with capped backoff for as long as they stay members, so a node that
-comes back after any absence is found again. Heartbeats carry a digest of the members table:
-a difference that outlives one heartbeat sends the table (anti-entropy).
+comes back after any absence is found again. Heartbeats carry a digest of the members table
+(under SWIM, one to a random peer now and then): a difference sends the table (anti-entropy).
 """
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import uuid
 from .context import BadArgument, Component
 from .events import Connect, Disconnect
 from .failure_detector import make_detector
-from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, Sync
+from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, SwimMessage, Sync
 from .records import digest, new_record, newer, tombstone
 
 
 class Membership(Component):
     name = "membership"
-    handles = (Heartbeat, Sync, JoinRequest, JoinAccepted, NotMember)
+    handles = (Heartbeat, Sync, JoinRequest, JoinAccepted, NotMember, SwimMessage)
     commands = ("join", "leave", "force_leave")
 
     def __init__(self, ctx):
@@ -33,7 +33,8 @@ class Membership(Component):
         self.dialing: set[str] = set()
         self.redial_at: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
-        self.detector = make_detector(self, ctx.settings)
+        self.swim = ctx.settings.failure_detector == "swim"
+        self.detector = make_detector(self, ctx.settings, ctx.rng)
         self.last_sync: dict[str, float] = {}
         self.mismatch: dict[str, int] = {}
         self._digest = None               # cache of digest(records); reset wherever records change
@@ -109,6 +110,8 @@ class Membership(Component):
     def on_start(self, now: float) -> None:
         if not self.cluster_id:           # nothing restored
             self.form_alone(now)
+        # Members restored from disk start down: up once they answer.
+        self.detector.members_changed(self.others(), now, up=False)
         self.detector.on_start(now)
         for p in self.others():
             self.dial(p)
@@ -117,8 +120,8 @@ class Membership(Component):
     def connected(self) -> list:
         return sorted(self.conns)
 
-    def heartbeat(self) -> Heartbeat:
-        return Heartbeat(self.cluster_id, self.digest())
+    def heartbeat(self, first: bool = False) -> Heartbeat:
+        return Heartbeat(self.cluster_id, self.digest(), first=first, swim=self.swim)
 
     def send(self, peer: str, msg) -> None:
         self.ctx.send(peer, msg)
@@ -127,9 +130,21 @@ class Membership(Component):
         self.ctx.log(level, text)
 
     def peer_silent(self, p: str, now: float, reason: str) -> None:
-        self.ctx.act(Disconnect(p, reason))
-        self.conns.pop(p, None)
-        self.mark_down(p, now, reason)
+        if self.conns.pop(p, None):
+            self.ctx.act(Disconnect(p, reason))
+        if p in self.up:
+            self.mark_down(p, now, reason)
+        else:
+            self.schedule_redial(p, now)
+
+    def peer_alive(self, p: str, now: float) -> None:
+        """The detector finds p alive again (it refuted, or answered after a restart)."""
+        if not self.is_member(p) or p in self.up:
+            return
+        if self.conns.get(p):
+            self.mark_up(p, now)
+        else:
+            self.dial(p)
 
     def on_tick(self, now: float) -> None:
         self.detector.on_tick(now)
@@ -164,12 +179,12 @@ class Membership(Component):
         self.conns[p] = self.conns.get(p, 0) + 1
         self.detector.on_connection_up(p, now)
         # The digest first: the whole table crosses only if the tables really differ.
-        self.ctx.send(p, Heartbeat(self.cluster_id, self.digest(), first=True))
+        self.ctx.send(p, self.heartbeat(first=True))
         pj = self.pending_join
         if pj and pj["target"] == p and not pj["sent"]:
             pj["sent"] = True
             self.ctx.send(p, JoinRequest(self.new_guid(now)))
-        if self.is_member(p) and p not in self.up:
+        if self.is_member(p) and p not in self.up and self.detector.alive(p):
             self.mark_up(p, now)
 
     def on_connection_down(self, p: str, now: float, reason: str) -> None:
@@ -211,12 +226,19 @@ class Membership(Component):
         self.detector.heard_from(p, now)
 
     def on_message(self, p: str, msg, now: float) -> None:
-        if isinstance(msg, Heartbeat):
+        if isinstance(msg, SwimMessage):
+            self.detector.on_message(p, msg, now)
+        elif isinstance(msg, Heartbeat):
+            self.detector.on_heartbeat(p, msg, now)
             if msg.cluster_id != self.cluster_id:
                 if self.is_member(p) or msg.first:
                     self.send_sync(p, now, force=msg.first)
             elif msg.digest == self.digest():
                 self.mismatch.pop(p, None)
+            elif msg.swim and not msg.first:
+                # A digest sent to one random peer: push our table and ask for theirs at once.
+                self.send_sync(p, now)
+                self.ctx.send(p, self.heartbeat(first=True))
             else:
                 # A broadcast in flight usually settles a difference within one heartbeat; send
                 # the table when the difference is new on a connection or outlives a heartbeat.
@@ -278,6 +300,7 @@ class Membership(Component):
                     self.dial(n)
         if changed:
             self.ctx.persist()
+            self.detector.members_changed(self.others(), now, up=True)
         return changed
 
     def forget_peer(self, n: str, now: float) -> None:
@@ -321,6 +344,7 @@ class Membership(Component):
         self.redial_at.clear()
         self.backoff.clear()
         self.form_alone(now)
+        self.detector.members_changed((), now, up=False)
         self.ctx.on_reset(now)
 
     # ---------- join / leave / force-leave ----------
@@ -380,6 +404,7 @@ class Membership(Component):
                 self.mark_up(q, now)
             else:
                 self.dial(q)
+        self.detector.members_changed(self.others(), now, up=True)
         self.ctx.log("info", "joined cluster %s through %s" % (self.cluster_id[:8], p))
         self.ctx.emit("node_joined", self.me, via=p)
         self.ctx.reply(pj["req_id"], "ok")

@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 from .lifeguard import Awareness, Suspicion, suspicion_bounds
 from .piggyback import Broadcasts
-from .swim_events import (ConnectionReset, Contact, Down, Leave, MemberAdded, MemberRemoved, Paused, Received,
-                          SendTo, Suspected, SwimSettings, Up)
+from .swim_events import (ConnectionReset, Contact, Down, Indirect, Leave, MemberAdded, MemberRemoved, Paused,
+                          Received, SendTo, Suspected, SwimSettings, Up)
 from .swim_msgs import ALIVE, DEAD, SUSPECT, Ack, Gossip, Nack, Ping, PingReq, Sync, Update
 
 
@@ -37,11 +37,12 @@ ALIVE_0 = Member(ALIVE, 0)
 
 
 class Probe:
-    __slots__ = ("target", "seq", "direct_until", "indirect", "expected_nacks", "nacks", "acked")
+    __slots__ = ("target", "seq", "direct_until", "indirect", "expected_nacks", "nacks", "acked", "direct")
 
     def __init__(self, target: str, seq: int, direct_until: float):
         self.target, self.seq, self.direct_until = target, seq, direct_until
         self.indirect, self.expected_nacks, self.nacks, self.acked = False, 0, 0, False
+        self.direct = False     # the target itself answered (not only a relay)
 
 
 class Detector:
@@ -233,7 +234,13 @@ class Detector:
 
     def _end_probe(self, now: float) -> None:
         p, self.probe = self.probe, None
-        if p is None or p.acked or p.target not in self.members:
+        if p is None or p.target not in self.members:
+            return
+        if p.acked:
+            if p.indirect and not p.direct:
+                # Alive, but our own link to it fails while others' work: a partial partition,
+                # which the split detector must see (the member stays alive for everyone else).
+                self.out.append(Indirect(p.target))
             return
         # Lifeguard: missing nacks mean our own links or CPU are the problem, not the target.
         self.aw.apply(p.expected_nacks - p.nacks if p.expected_nacks else 1)
@@ -274,7 +281,7 @@ class Detector:
             if msg.target == self.me:
                 self._send(peer, Ack, now, seq=msg.seq)
         elif isinstance(msg, Ack):
-            self._on_ack(msg.seq, now)
+            self._on_ack(msg.seq, now, peer)
         elif isinstance(msg, PingReq):
             if msg.target != self.me and msg.target != peer:
                 self.seq += 1
@@ -290,8 +297,10 @@ class Detector:
         if m is not None and m.status != ALIVE:
             self._tell(peer, m, now)
 
-    def _on_ack(self, seq: int, now: float) -> None:
+    def _on_ack(self, seq: int, now: float, peer: str) -> None:
         p = self.probe
+        if p and p.seq == seq and peer == p.target:
+            p.direct = True
         if p and p.seq == seq and not p.acked:
             p.acked = True
             if not p.indirect:
@@ -369,6 +378,8 @@ class Detector:
         self.members[node] = Member(SUSPECT, inc)
         lo, hi = suspicion_bounds(self.n(), self.s.probe_interval, self.s.suspicion_min_mult,
                                   self.s.suspicion_max_mult)
+        if self.s.suspicion_floor > lo:
+            lo, hi = self.s.suspicion_floor, self.s.suspicion_floor * self.s.suspicion_max_mult
         alive = self.n() - len(self.dead)
         k = min(self.s.suspicion_confirmations, max(0, alive - 2))
         self.suspicions[node] = Suspicion(by, k, lo, hi, now)
