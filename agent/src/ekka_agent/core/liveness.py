@@ -151,7 +151,9 @@ class SwimDetector:
         self.lv.contact(peer, now)      # a member we hold dead hears it at once, and refutes
 
     def on_heartbeat(self, peer: str, msg: Heartbeat, now: float) -> None:
-        if not msg.swim and peer not in self.legacy.only:
+        if msg.swim:
+            self._speaks_swim(peer, now)
+        elif peer not in self.legacy.only:
             self.legacy.only.add(peer)
             self.legacy.heard_from(peer, now)
             self.lv.forget(peer, now)
@@ -161,7 +163,15 @@ class SwimDetector:
                 self.host.peer_alive(peer, now)
 
     def on_message(self, peer: str, msg, now: float) -> None:
+        self._speaks_swim(peer, now)
         self.lv.on_message(peer, msg.body, now)
+
+    def _speaks_swim(self, peer: str, now: float) -> None:
+        """A peer we heartbeated was upgraded (or switched to swim): probe it like the rest."""
+        if peer in self.legacy.only:
+            self.legacy.only.discard(peer)
+            if peer in self.others:
+                self.lv.add(peer, now, up=True)
 
     def members_changed(self, others, now: float, up: bool) -> None:
         """Membership's other members now (up: learnt from a running cluster, not from disk)."""
