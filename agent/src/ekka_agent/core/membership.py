@@ -37,7 +37,9 @@ class Membership(Component):
         self.detector = make_detector(self, ctx.settings, ctx.rng)
         self.last_sync: dict[str, float] = {}
         self.mismatch: dict[str, int] = {}
-        self._digest = None               # cache of digest(records); reset wherever records change
+        self._digest = None               # caches of digest(records) and members(): records_changed()
+        self._members = None
+        self._leader = None
         self.pending_join = None          # {"target", "req_id", "deadline", "sent"}
         self.former: list[str] = []       # clusters this node has left, newest last
 
@@ -47,7 +49,7 @@ class Membership(Component):
         self.remember_former()
         self.cluster_id = uuid.UUID(int=self.ctx.rng.getrandbits(128)).hex
         self.records = {self.me: new_record(self.me, self.new_guid(now))}
-        self._digest = None
+        self.records_changed()
         self.ctx.persist()
 
     def remember_former(self) -> None:
@@ -61,15 +63,23 @@ class Membership(Component):
     def restore(self, state: dict) -> None:
         self.cluster_id = state["cluster_id"]
         self.records = {r["node"]: r for r in state["records"]}
-        self._digest = None
+        self.records_changed()
         self.former = state.get("former", [])
 
     def snapshot(self) -> dict:
         return {"cluster_id": self.cluster_id, "former": self.former,
                 "records": sorted(self.records.values(), key=lambda r: r["node"])}
 
+    def records_changed(self) -> None:
+        """Whoever writes self.records calls this (the caches are read on every event)."""
+        self._digest = None
+        self._members = None
+        self._leader = None
+
     def members(self) -> list:
-        return sorted(n for n, r in self.records.items() if not r["removed"])
+        if self._members is None:
+            self._members = sorted(n for n, r in self.records.items() if not r["removed"])
+        return list(self._members)
 
     def others(self) -> list:
         return [n for n in self.members() if n != self.me]
@@ -90,8 +100,14 @@ class Membership(Component):
         return self.records[n]["status"]
 
     def leader(self) -> str:
-        """The oldest running member (smallest guid)."""
-        return min(self.running(), key=lambda n: tuple(self.records[n]["guid"]))
+        """The oldest running member (smallest guid). Cached: read on most events, it changes
+        only with the records or the up set (records_changed, up_changed)."""
+        if self._leader is None:
+            self._leader = min(self.running(), key=lambda n: tuple(self.records[n]["guid"]))
+        return self._leader
+
+    def up_changed(self) -> None:
+        self._leader = None
 
     # ---------- time ----------
     def next_deadline(self):
@@ -137,6 +153,11 @@ class Membership(Component):
         else:
             self.schedule_redial(p, now)
 
+    def peer_down(self, p: str, now: float, reason: str) -> None:
+        """The detector holds p down; its connection stays open (the detector closes it later)."""
+        if p in self.up:
+            self.mark_down(p, now, reason)
+
     def peer_alive(self, p: str, now: float) -> None:
         """The detector finds p alive again (it refuted, or answered after a restart)."""
         if not self.is_member(p) or p in self.up:
@@ -148,10 +169,9 @@ class Membership(Component):
 
     def on_tick(self, now: float) -> None:
         self.detector.on_tick(now)
-        for p, at in sorted(self.redial_at.items()):
-            if now >= at:
-                del self.redial_at[p]
-                self.dial(p)
+        for p in sorted(p for p, at in self.redial_at.items() if now >= at):
+            del self.redial_at[p]
+            self.dial(p)
         pj = self.pending_join
         if pj and now >= pj["deadline"]:
             self.pending_join = None
@@ -207,6 +227,7 @@ class Membership(Component):
 
     def mark_up(self, p: str, now: float) -> None:
         self.up.add(p)
+        self.up_changed()
         self.down_since.pop(p, None)
         self.ctx.log("info", "member %s is up" % p)
         self.ctx.emit("node_up", p)
@@ -214,6 +235,7 @@ class Membership(Component):
 
     def mark_down(self, p: str, now: float, reason: str) -> None:
         self.up.discard(p)
+        self.up_changed()
         self.down_since[p] = now
         self.ctx.log("warning", "member %s is down: %s" % (p, reason))
         self.ctx.emit("node_down", p, reason=reason)
@@ -284,7 +306,7 @@ class Membership(Component):
                     return changed
                 continue  # only we write our own live record
             self.records[r["node"]] = r
-            self._digest = None
+            self.records_changed()
             changed.append(r)
             n = r["node"]
             if r["removed"]:
@@ -305,6 +327,7 @@ class Membership(Component):
 
     def forget_peer(self, n: str, now: float) -> None:
         self.up.discard(n)
+        self.up_changed()
         self.down_since.pop(n, None)
         self.redial_at.pop(n, None)
         self.backoff.pop(n, None)
@@ -340,6 +363,7 @@ class Membership(Component):
             self.ctx.act(Disconnect(p, "left the cluster"))
         self.conns.clear()
         self.up.clear()
+        self.up_changed()
         self.down_since.clear()
         self.redial_at.clear()
         self.backoff.clear()
@@ -396,7 +420,7 @@ class Membership(Component):
         self.cluster_id = msg.cluster_id
         self.former = [c for c in self.former if c != self.cluster_id]
         self.records = {r["node"]: r for r in msg.records}
-        self._digest = None
+        self.records_changed()
         self.ctx.persist()
         self.ctx.adopt_data(msg.kv, now)
         for q in self.others():

@@ -226,7 +226,7 @@ class Detector:
 
     def _indirect(self, p: Probe, now: float) -> None:
         p.indirect = True
-        helpers = self._pick(self.s.indirect_checks,
+        helpers = self.pick(self.s.indirect_checks,
                              lambda n: n != p.target and self.members[n].status == ALIVE)
         for h in helpers:
             p.expected_nacks += 1
@@ -413,7 +413,7 @@ class Detector:
             return
         self.next_gossip = now + self.s.gossip_interval
         ms = self.members
-        for p in self._pick(self.s.gossip_fanout,
+        for p in self.pick(self.s.gossip_fanout,
                             lambda n: ms[n].status != DEAD or now - ms[n].since < self.s.gossip_to_dead):
             if not len(self.bc):
                 break
@@ -428,10 +428,10 @@ class Detector:
 
     def _sync(self, now: float) -> None:
         self.next_sync = now + self._sync_every()
-        for p in self._pick(1, lambda n: self.members[n].status == ALIVE):
+        for p in self.pick(1, lambda n: self.members[n].status == ALIVE):
             self._send(p, Sync, now, table=self._table(), reply=False)
 
-    def _pick(self, k: int, ok) -> list:
+    def pick(self, k: int, ok) -> list:
         """Up to k distinct random members passing ok(): a few random draws first (cheap with a
         thousand members), a full scan only if those miss."""
         out, order = [], self.order
