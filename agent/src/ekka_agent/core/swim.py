@@ -384,6 +384,9 @@ class Detector:
         k = min(self.s.suspicion_confirmations, max(0, alive - 2))
         self.suspicions[node] = Suspicion(by, k, lo, hi, now)
         self._broadcast(Update(SUSPECT, node, inc, by), now)
+        # Straight to the suspect too: a node that was merely slow refutes at once instead of
+        # waiting for the gossip to reach it by chance (one message per suspicion).
+        self._tell(node, self.members[node], now)
         self.out.append(Suspected(node, by))
 
     def _dead(self, node: str, inc: int, by: str, now: float, reason: str | None) -> None:
