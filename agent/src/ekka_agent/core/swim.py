@@ -67,6 +67,7 @@ class Detector:
         self.next_dead_probe = None
         self.next_sync = None
         self.dead: set[str] = set()           # members held dead (few, usually none)
+        self.indirect_only: dict[str, int] = {}  # member -> probes in a row it answered only through others
         self.dead_cursor = 0
         self.deadline = None                  # cached next_deadline(), recomputed per event
         self.expected_by = None
@@ -191,6 +192,7 @@ class Detector:
             self.pos -= 1
         self.suspicions.pop(node, None)
         self.dead.discard(node)
+        self.indirect_only.pop(node, None)
         self.bc.drop(node)
         self.told.pop(node, None)
         self.refuted_to.pop(node, None)
@@ -240,7 +242,12 @@ class Detector:
             if p.indirect and not p.direct:
                 # Alive, but our own link to it fails while others' work: a partial partition,
                 # which the split detector must see (the member stays alive for everyone else).
-                self.out.append(Indirect(p.target))
+                # Twice running, so one slow direct ack on a loaded host is not taken for a cut.
+                k = self.indirect_only[p.target] = self.indirect_only.get(p.target, 0) + 1
+                if k >= 2:
+                    self.out.append(Indirect(p.target))
+            else:
+                self.indirect_only.pop(p.target, None)
             return
         # Lifeguard: missing nacks mean our own links or CPU are the problem, not the target.
         self.aw.apply(p.expected_nacks - p.nacks if p.expected_nacks else 1)
