@@ -28,6 +28,11 @@ ROOT_FIXTURES = frozenset({"procs", "netns", "agents", "etcd_factory", "etcd_ser
 # Modules whose tests start processes or namespaces without those fixtures.
 ROOT_MODULES = ("infra/",)
 IS_ROOT = os.geteuid() == 0
+# Test modules that share one expensive session fixture run on one xdist worker (see _worker_group).
+SHARED_FIXTURE_GROUPS: dict[str, tuple[str, ...]] = {}
+# The longest modules start first, so the two workers finish near the same time.
+LONGEST_FIRST = ("ansible/test_real_hosts.py", "ansible/test_firewall_backends.py",
+                 "sim/test_partition_sim.py")
 TESTS = Path(__file__).resolve().parent
 
 # python-etcd3 needs the pure-Python protobuf runtime with current protobuf (research gotcha 7).
@@ -47,16 +52,38 @@ def pytest_configure(config: pytest.Config) -> None:
 def _needs_root(item: pytest.Item) -> bool:
     if ROOT_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
-    rel = Path(item.path).resolve().relative_to(TESTS).as_posix()
-    return rel.startswith(ROOT_MODULES)
+    return _rel(item).startswith(ROOT_MODULES)
+
+
+def _rel(item: pytest.Item) -> str:
+    """The test file's path under tests/ (an inner run's file elsewhere keeps its full path)."""
+    path = Path(item.path).resolve()
+    return path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else path.as_posix()
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
-    # tryfirst: the marks must be there before `-m` deselects.
+    # tryfirst: the marks must be there before `-m` deselects, and the groups before xdist reads them.
     for item in items:
         if _needs_root(item):
             item.add_marker(pytest.mark.root)
+        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
+    rank = {rel: i for i, rel in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_rel(item), len(rank)))  # stable: the rest keep their order
+
+
+def _worker_group(item: pytest.Item) -> str:
+    """Which tests `make test` (pytest-xdist, --dist loadgroup) keeps on one worker.
+
+    A module's tests stay together, so a module-scoped fixture (the host fleet of the real-host
+    tests, the previous release's venv) is built once; modules sharing one such fixture are
+    listed in SHARED_FIXTURE_GROUPS, since a second worker would build it a second time.
+    """
+    rel = _rel(item)
+    for group, modules in SHARED_FIXTURE_GROUPS.items():
+        if rel in modules:
+            return group
+    return rel
 
 
 @pytest.hookimpl(trylast=True)
