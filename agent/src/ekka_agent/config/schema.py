@@ -51,7 +51,7 @@ SCHEMA = [
     Key("cluster.probe_interval", t.duration_ms, "500ms",
         "swim: one member probed this often; mesh: every peer heartbeated this often (was cluster.heartbeat_interval)"),
     Key("cluster.failure_timeout", t.duration_ms, "2500ms",
-        "mesh: silence after which a peer is marked down (swim: only toward peers running the mesh)"),
+        "mesh: silence after which a peer is marked down; swim: the shortest suspicion is 0.2 x this"),
     Key("cluster.connect_timeout", t.duration_ms, "2s", "TCP connect and handshake limit"),
     Key("rpc.port_discovery", t.enum("stateless", "manual"), "stateless",
         "stateless: RPC port 5370 + node offset; manual: rpc.tcp_server_port on every node"),
