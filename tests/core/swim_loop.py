@@ -13,7 +13,7 @@ from collections import Counter
 
 from ekka_agent.core import swim_msgs
 from ekka_agent.core.swim import Detector
-from ekka_agent.core.swim_events import (ConnectionReset, Down, MemberAdded, Received, SendTo, Suspected,
+from ekka_agent.core.swim_events import (ConnectionReset, Down, Indirect, MemberAdded, Received, SendTo, Suspected,
                                          Timer, Up)
 
 
@@ -33,6 +33,7 @@ class SwimNet:
         self.paused: set[str] = set()
         self.held: dict[str, list] = {}
         self.groups: dict[str, int] | None = None
+        self.cut: set = set()                   # (src, dst) links that drop everything
         self.log: list = []                     # (time, observer, action) for Down / Up / Suspected
         self.sent: Counter = Counter()
         for nm in self.names:
@@ -74,7 +75,7 @@ class SwimNet:
         for a in d.handle(event, self.now):
             if isinstance(a, SendTo):
                 self._send(node, a)
-            elif isinstance(a, (Down, Up, Suspected)):
+            elif isinstance(a, (Down, Up, Suspected, Indirect)):
                 self.log.append((self.now, node, a))
         t = d.next_deadline()
         if t is not None and t != self.timer_at.get(node):
@@ -89,6 +90,8 @@ class SwimNet:
                 self._push(self.now + self.delay, "event", src, ConnectionReset(dst))
             return
         if self.groups is not None and self.groups.get(src) != self.groups.get(dst):
+            return
+        if (src, dst) in self.cut:
             return
         if self.loss and self.rng.random() < self.loss:
             return

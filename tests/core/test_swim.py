@@ -11,8 +11,8 @@ from ekka_agent.core import swim_msgs as m
 from ekka_agent.core.lifeguard import Awareness, Suspicion, suspicion_bounds
 from ekka_agent.core.piggyback import Broadcasts
 from ekka_agent.core.swim import Detector
-from ekka_agent.core.swim_events import (ConnectionReset, Contact, Down, Leave, MemberAdded, MemberRemoved, Received,
-                                         SendTo, Suspected, SwimSettings, Timer, Up)
+from ekka_agent.core.swim_events import (ConnectionReset, Contact, Down, Indirect, Leave, MemberAdded, MemberRemoved,
+                                         Received, SendTo, Suspected, SwimSettings, Timer, Up)
 from ekka_agent.core.swim_msgs import ALIVE, DEAD, SUSPECT, Update
 
 from .swim_loop import SwimNet
@@ -272,6 +272,19 @@ def settle(net, t=3.0):
     net.start()
     net.run_until(t)
     assert not net.downs(), net.downs()
+
+
+def test_a_cut_link_is_reported_by_its_ends_only_and_nobody_goes_down():
+    net = SwimNet(6, seed=4)
+    settle(net)
+    a, b = net.names[1], net.names[2]
+    net.cut |= {(a, b), (b, a)}
+    t0 = net.now
+    net.run_until(t0 + 30.0)
+    said = {(o, x.node) for t, o, x in net.log if t >= t0 and isinstance(x, Indirect)}
+    assert said == {(a, b), (b, a)}, said          # both ends, about each other, nobody else
+    assert net.downs(t0) == []                     # alive for everyone: the others reach both
+    assert net.all_see(a, True) and net.all_see(b, True)
 
 
 def test_idle_cluster_with_loss_has_no_false_downs():

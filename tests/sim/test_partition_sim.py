@@ -53,7 +53,7 @@ def check_invariants(c, ns, seed) -> None:
                 "seed %d: %s rejoined but was in the winning clique of %s" % (seed, node, plan)
     for n in ns:
         assert c.nodes[n].membership.members() == sorted(ns), "seed %d: members of %s changed" % (seed, n)
-        assert not [e for _, _, e in c.events if e["event"] in ("node_removed", "node_cleaned")], "seed %d" % seed
+    assert not [e for _, _, e in c.events if e["event"] in ("node_removed", "node_cleaned")], "seed %d" % seed
 
 
 def reset_partition(c, *groups) -> None:
@@ -160,11 +160,11 @@ def preform(c, ns) -> None:
         core, others = c.nodes[x], [p for p in ns if p != x]
         m, h = core.membership, heal_of(core)
         m.cluster_id, m.records = cid, dict(recs)
-        m._digest = None
         m.conns = dict.fromkeys(others, 1)
         m.up = set(others)
-        m.detector.heard = dict.fromkeys(others, c.now)
-        m.detector.next_hb = c.now + c.settings.probe_interval
+        m.records_changed()
+        m.up_changed()
+        m.detector.members_changed(others, c.now, up=True)
         h.ep = ep
         h.seen = {p: incs[p] for p in others}
         h.decided, h.synced = set(others), set(others)

@@ -254,8 +254,11 @@ class AutoCluster(Component):
             self.after_probe(now)
 
     def pending_probes(self) -> list:
+        # A running member of our own cluster would only tell us what membership already knows:
+        # probing every discovered node each round would cost an idle cluster O(N^2) calls.
+        up = self.ctx.members.up
         return [n for n in self.discovered if n != self.ctx.name and n not in self.answers
-                and n not in self.unreachable]
+                and n not in self.unreachable and n not in up]
 
     def after_probe(self, now: float) -> None:
         self.phase = "deciding"

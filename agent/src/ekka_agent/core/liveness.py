@@ -7,9 +7,13 @@ arrives, and turns its verdicts into membership's mark_up / mark_down.
 from __future__ import annotations
 
 from . import swim_msgs
+from .messages import Heartbeat, SwimMessage
 from .swim import Detector
-from .swim_events import (Contact, ConnectionReset, Down, Leave, MemberAdded, MemberRemoved, Paused,
+from .swim_events import (Contact, ConnectionReset, Down, Indirect, Leave, MemberAdded, MemberRemoved, Paused,
                           Received, SendTo, Suspected, SwimSettings, Timer, Up)
+
+
+INDIRECT = "reachable only through other members"
 
 
 class Liveness:
@@ -85,7 +89,136 @@ class Liveness:
                 self.on_up(a.node, now)
             elif isinstance(a, Down):
                 self.on_down(a.node, now, a.reason)
+            elif isinstance(a, Indirect):
+                self.on_down(a.node, now, INDIRECT)
             elif isinstance(a, Suspected):
                 self.log("info", "member %s is suspected by %s" % (a.node, a.by))
             elif isinstance(a, Paused):
                 self.log("warning", "this node was paused for %.1fs; it blames no peer for that" % a.seconds)
+
+
+def swim_settings(s) -> SwimSettings:
+    """The detector's timing from the config's two keys. The shortest suspicion is at least 20 %
+    of failure_timeout, so the silence a node is allowed keeps its meaning on a loaded host.
+    Suspicion at most doubles without confirmations, and Lifeguard stretches the period at most
+    4x: in a small cluster cut in two, few members can confirm and the helpers of indirect probes
+    are on the other side, so memberlist's 3x and 8x made a side take 5-8 s to see the other
+    down (the lock service's availability in the faults simulation fell by a fifth)."""
+    t = s.probe_interval
+    return SwimSettings(probe_interval=t, probe_timeout=max(0.1, min(0.2, 0.4 * t)),
+                        suspicion_floor=0.2 * s.failure_timeout, suspicion_max_mult=2.0, max_awareness=4)
+
+
+class SwimDetector:
+    """make_detector's "swim": the SWIM detector as membership's failure detector.
+
+    Up, in membership's terms, is: a cluster-port connection is open and SWIM holds the member
+    alive (or merely suspect). A member SWIM declares dead, or reaches only through others (a
+    partial partition: the split detector must see it), is disconnected and marked down like a
+    silent one under the mesh; it is redialled, and when it answers it is up again. Nothing here
+    goes to every peer periodically: the probes (one member per period), gossip while there is
+    news, and the members table's digest to one random peer every few seconds (anti-entropy).
+    Peers whose heartbeats carry no SWIM flag speak only heartbeats (the previous release, or a
+    node set to mesh): they are heartbeated and watched by a HeartbeatDetector of their own.
+    """
+
+    DIGEST_EVERY = 2.0
+    # A member SWIM declares dead keeps its connection this long: a paused node that resumes
+    # refutes over it and is up again at once; after that it is closed and redialled.
+    LINGER = 5.0
+
+    def __init__(self, host, settings, rng):
+        from .failure_detector import HeartbeatDetector
+        self.host = host
+        self.rng = rng
+        self.lv = Liveness(host.me, rng, self._send, host.log, self._alive, self._dead, swim_settings(settings))
+        self.legacy = HeartbeatDetector(host, settings, only=set())
+        self.others: frozenset = frozenset()
+        self.next_digest = None
+        self.linger: dict[str, float] = {}     # dead member -> when its connection is closed
+
+    # ---------- what membership asks ----------
+    def on_start(self, now: float) -> None:
+        self.legacy.on_start(now)
+        self.next_digest = now + self.DIGEST_EVERY * self.rng.random()
+        self.lv.tick(now)
+
+    def next_deadline(self):
+        ds = [self.lv.next_deadline(), self.next_digest]
+        if self.linger:
+            ds.append(min(self.linger.values()))
+        if self.legacy.only:
+            ds.append(self.legacy.next_deadline())
+        ds = [d for d in ds if d is not None]
+        return min(ds) if ds else None
+
+    def alive(self, peer: str) -> bool:
+        return peer in self.legacy.only or self.lv.is_up(peer)
+
+    def heard_from(self, peer: str, now: float) -> None:
+        if peer in self.legacy.only:
+            self.legacy.heard_from(peer, now)
+
+    def on_connection_up(self, peer: str, now: float) -> None:
+        self.legacy.on_connection_up(peer, now)
+        self.lv.contact(peer, now)      # a member we hold dead hears it at once, and refutes
+
+    def on_heartbeat(self, peer: str, msg: Heartbeat, now: float) -> None:
+        if msg.swim:
+            self._speaks_swim(peer, now)
+        elif peer not in self.legacy.only:
+            self.legacy.only.add(peer)
+            self.legacy.heard_from(peer, now)
+            self.lv.forget(peer, now)
+            self.host.log("info", "%s speaks only heartbeats (an older agent, or cluster.failure_detector = mesh): "
+                          "this node heartbeats it" % peer)
+            if self.host.is_member(peer) and peer not in self.host.up and peer in self.host.connected():
+                self.host.peer_alive(peer, now)
+
+    def on_message(self, peer: str, msg, now: float) -> None:
+        self._speaks_swim(peer, now)
+        self.lv.on_message(peer, msg.body, now)
+
+    def _speaks_swim(self, peer: str, now: float) -> None:
+        """A peer we heartbeated was upgraded (or switched to swim): probe it like the rest."""
+        if peer in self.legacy.only:
+            self.legacy.only.discard(peer)
+            if peer in self.others:
+                self.lv.add(peer, now, up=True)
+
+    def members_changed(self, others, now: float, up: bool) -> None:
+        """Membership's other members now (up: learnt from a running cluster, not from disk)."""
+        self.others = frozenset(others)
+        self.legacy.only &= self.others
+        self.lv.members(self.others - self.legacy.only, now, up)
+
+    def on_tick(self, now: float) -> None:
+        self.lv.tick(now)
+        for p in sorted(p for p, t in self.linger.items() if now >= t):
+            del self.linger[p]
+            if not self.lv.is_up(p):
+                self.host.peer_silent(p, now, "still down after %.0fs" % self.LINGER)
+        if self.legacy.only:
+            self.legacy.on_tick(now)
+        if self.next_digest is not None and now >= self.next_digest:
+            self.next_digest = now + self.DIGEST_EVERY
+            up, legacy = self.host.up, self.legacy.only
+            for p in self.lv.d.pick(1, lambda n: n in up and n not in legacy):
+                self.host.send(p, self.host.heartbeat())
+
+    # ---------- what the detector says ----------
+    def _send(self, peer: str, body: dict) -> None:
+        if peer in self.host.conns:
+            self.host.send(peer, SwimMessage(body))
+
+    def _alive(self, peer: str, now: float) -> None:
+        self.linger.pop(peer, None)
+        self.host.peer_alive(peer, now)
+
+    def _dead(self, peer: str, now: float, reason: str) -> None:
+        if reason == INDIRECT:
+            # Our own link to it is what fails: close it now, the redial finds when it works.
+            self.host.peer_silent(peer, now, reason)
+        else:
+            self.linger[peer] = now + self.LINGER
+            self.host.peer_down(peer, now, reason)

@@ -3,8 +3,8 @@
 A peer is up while a cluster-port connection to it is open and the failure detector
 (core/failure_detector.py) finds it alive; a reset connection marks it down at once. Down
 members are redialled with capped backoff for as long as they stay members, so a node that
-comes back after any absence is found again. Heartbeats carry a digest of the members table:
-a difference that outlives one heartbeat sends the table (anti-entropy).
+comes back after any absence is found again. Heartbeats carry a digest of the members table
+(under SWIM, one to a random peer now and then): a difference sends the table (anti-entropy).
 """
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from .context import BadArgument, Component
 from .drain import eligible
 from .events import Connect, Disconnect
 from .failure_detector import make_detector
-from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, Sync
+from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, SwimMessage, Sync
 from .records import digest, new_record, newer, tombstone
 
 
 class Membership(Component):
     name = "membership"
-    handles = (Heartbeat, Sync, JoinRequest, JoinAccepted, NotMember)
+    handles = (Heartbeat, Sync, JoinRequest, JoinAccepted, NotMember, SwimMessage)
     commands = ("join", "leave", "force_leave")
 
     def __init__(self, ctx):
@@ -34,10 +34,13 @@ class Membership(Component):
         self.dialing: set[str] = set()
         self.redial_at: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
-        self.detector = make_detector(self, ctx.settings)
+        self.swim = ctx.settings.failure_detector == "swim"
+        self.detector = make_detector(self, ctx.settings, ctx.rng)
         self.last_sync: dict[str, float] = {}
         self.mismatch: dict[str, int] = {}
-        self._digest = None               # cache of digest(records); reset wherever records change
+        self._digest = None               # caches of digest(records) and members(): records_changed()
+        self._members = None
+        self._leader = None
         self.pending_join = None          # {"target", "req_id", "deadline", "sent"}
         self.former: list[str] = []       # clusters this node has left, newest last
 
@@ -47,7 +50,7 @@ class Membership(Component):
         self.remember_former()
         self.cluster_id = uuid.UUID(int=self.ctx.rng.getrandbits(128)).hex
         self.records = {self.me: new_record(self.me, self.new_guid(now))}
-        self._digest = None
+        self.records_changed()
         self.ctx.persist()
 
     def remember_former(self) -> None:
@@ -61,15 +64,23 @@ class Membership(Component):
     def restore(self, state: dict) -> None:
         self.cluster_id = state["cluster_id"]
         self.records = {r["node"]: r for r in state["records"]}
-        self._digest = None
+        self.records_changed()
         self.former = state.get("former", [])
 
     def snapshot(self) -> dict:
         return {"cluster_id": self.cluster_id, "former": self.former,
                 "records": sorted(self.records.values(), key=lambda r: r["node"])}
 
+    def records_changed(self) -> None:
+        """Whoever writes self.records calls this (the caches are read on every event)."""
+        self._digest = None
+        self._members = None
+        self._leader = None
+
     def members(self) -> list:
-        return sorted(n for n, r in self.records.items() if not r["removed"])
+        if self._members is None:
+            self._members = sorted(n for n, r in self.records.items() if not r["removed"])
+        return list(self._members)
 
     def others(self) -> list:
         return [n for n in self.members() if n != self.me]
@@ -90,8 +101,16 @@ class Membership(Component):
         return self.records[n]["status"]
 
     def leader(self) -> str:
-        """The oldest running member (smallest guid) that is not drained (core/drain.py)."""
-        return min(eligible(self.running(), self.records), key=lambda n: tuple(self.records[n]["guid"]))
+        """The oldest running member (smallest guid) that is not drained (core/drain.py). Cached:
+        read on most events, it changes only with the records or the up set (records_changed,
+        up_changed)."""
+        if self._leader is None:
+            self._leader = min(eligible(self.running(), self.records),
+                               key=lambda n: tuple(self.records[n]["guid"]))
+        return self._leader
+
+    def up_changed(self) -> None:
+        self._leader = None
 
     def set_own_status(self, status: str, now: float) -> None:
         """Our record's status (up, draining, drained), told to every member."""
@@ -99,7 +118,7 @@ class Membership(Component):
         if r["status"] == status:
             return
         self.records[self.me] = rec = dict(r, status=status, version=r["version"] + 1)
-        self._digest = None
+        self.records_changed()
         self.ctx.persist()
         self.broadcast([rec])
 
@@ -120,6 +139,8 @@ class Membership(Component):
     def on_start(self, now: float) -> None:
         if not self.cluster_id:           # nothing restored
             self.form_alone(now)
+        # Members restored from disk start down: up once they answer.
+        self.detector.members_changed(self.others(), now, up=False)
         self.detector.on_start(now)
         for p in self.others():
             self.dial(p)
@@ -128,8 +149,8 @@ class Membership(Component):
     def connected(self) -> list:
         return sorted(self.conns)
 
-    def heartbeat(self) -> Heartbeat:
-        return Heartbeat(self.cluster_id, self.digest())
+    def heartbeat(self, first: bool = False) -> Heartbeat:
+        return Heartbeat(self.cluster_id, self.digest(), first=first, swim=self.swim)
 
     def send(self, peer: str, msg) -> None:
         self.ctx.send(peer, msg)
@@ -138,16 +159,32 @@ class Membership(Component):
         self.ctx.log(level, text)
 
     def peer_silent(self, p: str, now: float, reason: str) -> None:
-        self.ctx.act(Disconnect(p, reason))
-        self.conns.pop(p, None)
-        self.mark_down(p, now, reason)
+        if self.conns.pop(p, None):
+            self.ctx.act(Disconnect(p, reason))
+        if p in self.up:
+            self.mark_down(p, now, reason)
+        else:
+            self.schedule_redial(p, now)
+
+    def peer_down(self, p: str, now: float, reason: str) -> None:
+        """The detector holds p down; its connection stays open (the detector closes it later)."""
+        if p in self.up:
+            self.mark_down(p, now, reason)
+
+    def peer_alive(self, p: str, now: float) -> None:
+        """The detector finds p alive again (it refuted, or answered after a restart)."""
+        if not self.is_member(p) or p in self.up:
+            return
+        if self.conns.get(p):
+            self.mark_up(p, now)
+        else:
+            self.dial(p)
 
     def on_tick(self, now: float) -> None:
         self.detector.on_tick(now)
-        for p, at in sorted(self.redial_at.items()):
-            if now >= at:
-                del self.redial_at[p]
-                self.dial(p)
+        for p in sorted(p for p, at in self.redial_at.items() if now >= at):
+            del self.redial_at[p]
+            self.dial(p)
         pj = self.pending_join
         if pj and now >= pj["deadline"]:
             self.pending_join = None
@@ -175,12 +212,12 @@ class Membership(Component):
         self.conns[p] = self.conns.get(p, 0) + 1
         self.detector.on_connection_up(p, now)
         # The digest first: the whole table crosses only if the tables really differ.
-        self.ctx.send(p, Heartbeat(self.cluster_id, self.digest(), first=True))
+        self.ctx.send(p, self.heartbeat(first=True))
         pj = self.pending_join
         if pj and pj["target"] == p and not pj["sent"]:
             pj["sent"] = True
             self.ctx.send(p, JoinRequest(self.new_guid(now)))
-        if self.is_member(p) and p not in self.up:
+        if self.is_member(p) and p not in self.up and self.detector.alive(p):
             self.mark_up(p, now)
 
     def on_connection_down(self, p: str, now: float, reason: str) -> None:
@@ -203,6 +240,7 @@ class Membership(Component):
 
     def mark_up(self, p: str, now: float) -> None:
         self.up.add(p)
+        self.up_changed()
         self.down_since.pop(p, None)
         self.ctx.log("info", "member %s is up" % p)
         self.ctx.emit("node_up", p)
@@ -210,6 +248,7 @@ class Membership(Component):
 
     def mark_down(self, p: str, now: float, reason: str) -> None:
         self.up.discard(p)
+        self.up_changed()
         self.down_since[p] = now
         self.ctx.log("warning", "member %s is down: %s" % (p, reason))
         self.ctx.emit("node_down", p, reason=reason)
@@ -222,12 +261,19 @@ class Membership(Component):
         self.detector.heard_from(p, now)
 
     def on_message(self, p: str, msg, now: float) -> None:
-        if isinstance(msg, Heartbeat):
+        if isinstance(msg, SwimMessage):
+            self.detector.on_message(p, msg, now)
+        elif isinstance(msg, Heartbeat):
+            self.detector.on_heartbeat(p, msg, now)
             if msg.cluster_id != self.cluster_id:
                 if self.is_member(p) or msg.first:
                     self.send_sync(p, now, force=msg.first)
             elif msg.digest == self.digest():
                 self.mismatch.pop(p, None)
+            elif msg.swim and not msg.first:
+                # A digest sent to one random peer: push our table and ask for theirs at once.
+                self.send_sync(p, now)
+                self.ctx.send(p, self.heartbeat(first=True))
             else:
                 # A broadcast in flight usually settles a difference within one heartbeat; send
                 # the table when the difference is new on a connection or outlives a heartbeat.
@@ -273,7 +319,7 @@ class Membership(Component):
                     return changed
                 continue  # only we write our own live record
             self.records[r["node"]] = r
-            self._digest = None
+            self.records_changed()
             changed.append(r)
             n = r["node"]
             if r["removed"]:
@@ -289,10 +335,12 @@ class Membership(Component):
                     self.dial(n)
         if changed:
             self.ctx.persist()
+            self.detector.members_changed(self.others(), now, up=True)
         return changed
 
     def forget_peer(self, n: str, now: float) -> None:
         self.up.discard(n)
+        self.up_changed()
         self.down_since.pop(n, None)
         self.redial_at.pop(n, None)
         self.backoff.pop(n, None)
@@ -328,10 +376,12 @@ class Membership(Component):
             self.ctx.act(Disconnect(p, "left the cluster"))
         self.conns.clear()
         self.up.clear()
+        self.up_changed()
         self.down_since.clear()
         self.redial_at.clear()
         self.backoff.clear()
         self.form_alone(now)
+        self.detector.members_changed((), now, up=False)
         self.ctx.on_reset(now)
 
     # ---------- join / leave / force-leave ----------
@@ -383,7 +433,7 @@ class Membership(Component):
         self.cluster_id = msg.cluster_id
         self.former = [c for c in self.former if c != self.cluster_id]
         self.records = {r["node"]: r for r in msg.records}
-        self._digest = None
+        self.records_changed()
         self.ctx.persist()
         self.ctx.adopt_data(msg.kv, now)
         for q in self.others():
@@ -391,6 +441,7 @@ class Membership(Component):
                 self.mark_up(q, now)
             else:
                 self.dial(q)
+        self.detector.members_changed(self.others(), now, up=True)
         self.ctx.log("info", "joined cluster %s through %s" % (self.cluster_id[:8], p))
         self.ctx.emit("node_joined", self.me, via=p)
         self.ctx.reply(pj["req_id"], "ok")

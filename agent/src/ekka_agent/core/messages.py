@@ -129,6 +129,15 @@ class Heartbeat(Message):
     cluster_id: str = wire("cid", _str)
     digest: int = wire("dg", _int)
     first: bool = wire("first", _bool, False, omit=True)   # the first one on a new connection
+    # The sender's detector is SWIM: it heartbeats only peers whose heartbeats lack this flag
+    # (the previous release, or cluster.failure_detector = mesh).
+    swim: bool = wire("sw", _bool, False, omit=True)
+
+
+@message("swim")
+class SwimMessage(Message):
+    """A failure-detector message (core/swim_msgs.py checks and decodes the body)."""
+    body: dict = wire("m", _dict)
 
 
 @message("sync")

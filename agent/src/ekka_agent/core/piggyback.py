@@ -12,40 +12,63 @@ from .swim_msgs import Update
 
 
 class Broadcasts:
+    """Kept in buckets by times sent, newest last in each, so taking the few least-sent updates
+    costs O(updates taken), not a sort of the whole queue (a thousand after a partition heals)."""
+
     def __init__(self, retransmit_mult: int):
         self.mult = retransmit_mult
-        self._q: dict[str, list] = {}       # node -> [update, times sent, order added]
-        self._order = 0
+        self._sent: dict[str, int] = {}            # node -> times its update was sent
+        self._buckets: list[dict] = []             # times sent -> {node: update}, oldest first
 
     def __len__(self) -> int:
-        return len(self._q)
+        return len(self._sent)
+
+    def _bucket(self, k: int) -> dict:
+        while len(self._buckets) <= k:
+            self._buckets.append({})
+        return self._buckets[k]
 
     def add(self, u: Update) -> None:
-        self._order += 1
-        self._q[u.node] = [u, 0, self._order]
+        self.drop(u.node)
+        self._sent[u.node] = 0
+        self._bucket(0)[u.node] = u
 
     def drop(self, node: str) -> None:
-        self._q.pop(node, None)
+        k = self._sent.pop(node, None)
+        if k is not None:
+            del self._buckets[k][node]
 
     def about(self, node: str) -> Update | None:
-        e = self._q.get(node)
-        return e[0] if e else None
+        k = self._sent.get(node)
+        return self._buckets[k][node] if k is not None else None
 
     def limit(self, n: int) -> int:
         return self.mult * max(1, math.ceil(math.log10(n + 1)))
 
     def take(self, count: int, n: int, first: Update | None = None) -> tuple:
-        """Up to `count` updates for one message (`first`, if given, leads it: the buddy rule,
-        a suspect hears of its suspicion on the probe itself)."""
-        if not self._q and first is None:
+        """Up to `count` updates for one message, least sent first, newest first among those
+        (`first`, if given, leads it: the buddy rule, a suspect hears of its suspicion on the
+        probe itself)."""
+        if not self._sent and first is None:
             return ()
-        limit = self.limit(n)
         out = [first] if first is not None else []
-        room = count - len(out)
-        entries = [e for e in self._q.values() if first is None or e[0].node != first.node]
-        for e in sorted(entries, key=lambda e: (e[1], -e[2]))[:room]:
-            e[1] += 1
-            if e[1] >= limit:
-                del self._q[e[0].node]
-            out.append(e[0])
+        skip = first.node if first is not None else None
+        picked = []
+        for k, bucket in enumerate(self._buckets):
+            if len(out) >= count:
+                break
+            for node in reversed(bucket):
+                if len(out) >= count:
+                    break
+                if node != skip:
+                    out.append(bucket[node])
+                    picked.append((node, k))
+        limit = self.limit(n)
+        for node, k in picked:
+            u = self._buckets[k].pop(node)
+            if k + 1 >= limit:
+                del self._sent[node]
+            else:
+                self._sent[node] = k + 1
+                self._bucket(k + 1)[node] = u
         return tuple(out)

@@ -25,6 +25,7 @@ def _s(v: Mapping, key: str) -> float:
 class Settings:
     """Membership, the failure detector and connections."""
     cluster_name: str
+    failure_detector: str           # "swim" | "mesh" (core/failure_detector.py make_detector)
     probe_interval: float           # the failure detector's interval
     failure_timeout: float
     connect_timeout: float
@@ -36,7 +37,8 @@ class Settings:
 
     @classmethod
     def from_config(cls, v: Mapping) -> "Settings":
-        return cls(cluster_name=v["cluster.name"], probe_interval=_s(v, DETECTOR_INTERVAL_KEY),
+        return cls(cluster_name=v["cluster.name"], failure_detector=v["cluster.failure_detector"],
+                   probe_interval=_s(v, DETECTOR_INTERVAL_KEY),
                    failure_timeout=_s(v, "cluster.failure_timeout"), connect_timeout=_s(v, "cluster.connect_timeout"))
 
 

@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 from .lifeguard import Awareness, Suspicion, suspicion_bounds
 from .piggyback import Broadcasts
-from .swim_events import (ConnectionReset, Contact, Down, Leave, MemberAdded, MemberRemoved, Paused, Received,
-                          SendTo, Suspected, SwimSettings, Up)
+from .swim_events import (ConnectionReset, Contact, Down, Indirect, Leave, MemberAdded, MemberRemoved, Paused,
+                          Received, SendTo, Suspected, SwimSettings, Up)
 from .swim_msgs import ALIVE, DEAD, SUSPECT, Ack, Gossip, Nack, Ping, PingReq, Sync, Update
 
 
@@ -37,11 +37,12 @@ ALIVE_0 = Member(ALIVE, 0)
 
 
 class Probe:
-    __slots__ = ("target", "seq", "direct_until", "indirect", "expected_nacks", "nacks", "acked")
+    __slots__ = ("target", "seq", "direct_until", "indirect", "expected_nacks", "nacks", "acked", "direct")
 
     def __init__(self, target: str, seq: int, direct_until: float):
         self.target, self.seq, self.direct_until = target, seq, direct_until
         self.indirect, self.expected_nacks, self.nacks, self.acked = False, 0, 0, False
+        self.direct = False     # the target itself answered (not only a relay)
 
 
 class Detector:
@@ -66,6 +67,7 @@ class Detector:
         self.next_dead_probe = None
         self.next_sync = None
         self.dead: set[str] = set()           # members held dead (few, usually none)
+        self.indirect_only: dict[str, int] = {}  # member -> probes in a row it answered only through others
         self.dead_cursor = 0
         self.deadline = None                  # cached next_deadline(), recomputed per event
         self.expected_by = None
@@ -190,6 +192,7 @@ class Detector:
             self.pos -= 1
         self.suspicions.pop(node, None)
         self.dead.discard(node)
+        self.indirect_only.pop(node, None)
         self.bc.drop(node)
         self.told.pop(node, None)
         self.refuted_to.pop(node, None)
@@ -225,7 +228,7 @@ class Detector:
 
     def _indirect(self, p: Probe, now: float) -> None:
         p.indirect = True
-        helpers = self._pick(self.s.indirect_checks,
+        helpers = self.pick(self.s.indirect_checks,
                              lambda n: n != p.target and self.members[n].status == ALIVE)
         for h in helpers:
             p.expected_nacks += 1
@@ -233,7 +236,18 @@ class Detector:
 
     def _end_probe(self, now: float) -> None:
         p, self.probe = self.probe, None
-        if p is None or p.acked or p.target not in self.members:
+        if p is None or p.target not in self.members:
+            return
+        if p.acked:
+            if p.indirect and not p.direct:
+                # Alive, but our own link to it fails while others' work: a partial partition,
+                # which the split detector must see (the member stays alive for everyone else).
+                # Twice running, so one slow direct ack on a loaded host is not taken for a cut.
+                k = self.indirect_only[p.target] = self.indirect_only.get(p.target, 0) + 1
+                if k >= 2:
+                    self.out.append(Indirect(p.target))
+            else:
+                self.indirect_only.pop(p.target, None)
             return
         # Lifeguard: missing nacks mean our own links or CPU are the problem, not the target.
         self.aw.apply(p.expected_nacks - p.nacks if p.expected_nacks else 1)
@@ -274,7 +288,7 @@ class Detector:
             if msg.target == self.me:
                 self._send(peer, Ack, now, seq=msg.seq)
         elif isinstance(msg, Ack):
-            self._on_ack(msg.seq, now)
+            self._on_ack(msg.seq, now, peer)
         elif isinstance(msg, PingReq):
             if msg.target != self.me and msg.target != peer:
                 self.seq += 1
@@ -290,8 +304,10 @@ class Detector:
         if m is not None and m.status != ALIVE:
             self._tell(peer, m, now)
 
-    def _on_ack(self, seq: int, now: float) -> None:
+    def _on_ack(self, seq: int, now: float, peer: str) -> None:
         p = self.probe
+        if p and p.seq == seq and peer == p.target:
+            p.direct = True
         if p and p.seq == seq and not p.acked:
             p.acked = True
             if not p.indirect:
@@ -369,10 +385,15 @@ class Detector:
         self.members[node] = Member(SUSPECT, inc)
         lo, hi = suspicion_bounds(self.n(), self.s.probe_interval, self.s.suspicion_min_mult,
                                   self.s.suspicion_max_mult)
+        if self.s.suspicion_floor > lo:
+            lo, hi = self.s.suspicion_floor, self.s.suspicion_floor * self.s.suspicion_max_mult
         alive = self.n() - len(self.dead)
         k = min(self.s.suspicion_confirmations, max(0, alive - 2))
         self.suspicions[node] = Suspicion(by, k, lo, hi, now)
         self._broadcast(Update(SUSPECT, node, inc, by), now)
+        # Straight to the suspect too: a node that was merely slow refutes at once instead of
+        # waiting for the gossip to reach it by chance (one message per suspicion).
+        self._tell(node, self.members[node], now)
         self.out.append(Suspected(node, by))
 
     def _dead(self, node: str, inc: int, by: str, now: float, reason: str | None) -> None:
@@ -402,7 +423,7 @@ class Detector:
             return
         self.next_gossip = now + self.s.gossip_interval
         ms = self.members
-        for p in self._pick(self.s.gossip_fanout,
+        for p in self.pick(self.s.gossip_fanout,
                             lambda n: ms[n].status != DEAD or now - ms[n].since < self.s.gossip_to_dead):
             if not len(self.bc):
                 break
@@ -417,10 +438,10 @@ class Detector:
 
     def _sync(self, now: float) -> None:
         self.next_sync = now + self._sync_every()
-        for p in self._pick(1, lambda n: self.members[n].status == ALIVE):
+        for p in self.pick(1, lambda n: self.members[n].status == ALIVE):
             self._send(p, Sync, now, table=self._table(), reply=False)
 
-    def _pick(self, k: int, ok) -> list:
+    def pick(self, k: int, ok) -> list:
         """Up to k distinct random members passing ok(): a few random draws first (cheap with a
         thousand members), a full scan only if those miss."""
         out, order = [], self.order

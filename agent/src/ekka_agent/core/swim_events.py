@@ -11,6 +11,7 @@ class SwimSettings:
     indirect_checks: int = 3         # k members asked to ping-req
     suspicion_min_mult: float = 1.0  # shortest suspicion = this * max(1, log10 n) * probe_interval
     suspicion_max_mult: float = 3.0  # longest = this * shortest (no confirmation yet)
+    suspicion_floor: float = 0.0     # the shortest suspicion is never below this (seconds)
     suspicion_confirmations: int = 3  # independent accusers that bring it to the shortest
     retransmit_mult: int = 4         # each update sent this * ceil(log10(n+1)) times
     max_piggyback: int = 8           # updates per message
@@ -85,6 +86,12 @@ class Down:
 
 @dataclass(frozen=True)
 class Up:
+    node: str
+
+
+@dataclass(frozen=True)
+class Indirect:
+    """A probe of `node` got its ack only through other members: it is alive, but not to us."""
     node: str
 
 
