@@ -72,6 +72,10 @@ def test_a_silent_node_is_down_everywhere_then_up_at_once():
     x = ns[4]
     c.net.partition([x], [n for n in ns if n != x])       # silence: no reset, nothing arrives
     assert c.run_until(lambda: all(x in c.view(n)["stopped_nodes"] for n in ns if n != x), timeout=30)
+    # SWIM suspects before it declares down: the node_suspected event (hooks, suspicions metric).
+    suspected = [(t, e) for t, _, e in c.events if e.get("event") == "node_suspected" and e.get("node") == x]
+    downed = [t for t, _, e in c.events if e.get("event") == "node_down" and e.get("node") == x]
+    assert suspected and downed and suspected[0][0] <= min(downed), (suspected[:3], downed[:3])
     c.net.heal()
     assert c.run_until(lambda: all(c.view(n)["stopped_nodes"] == [] for n in ns), timeout=30)
 

@@ -17,9 +17,11 @@ INDIRECT = "reachable only through other members"
 
 
 class Liveness:
-    def __init__(self, me: str, rng, send, log, on_up, on_down, settings: SwimSettings | None = None):
+    def __init__(self, me: str, rng, send, log, on_up, on_down, settings: SwimSettings | None = None,
+                 on_suspect=None):
         self.d = Detector(me, settings or SwimSettings(), rng)
         self.send, self.log, self.on_up, self.on_down = send, log, on_up, on_down
+        self.on_suspect = on_suspect or (lambda node, by, now: None)
         self.known: frozenset = frozenset()
 
     def next_deadline(self):
@@ -93,6 +95,7 @@ class Liveness:
                 self.on_down(a.node, now, INDIRECT)
             elif isinstance(a, Suspected):
                 self.log("info", "member %s is suspected by %s" % (a.node, a.by))
+                self.on_suspect(a.node, a.by, now)
             elif isinstance(a, Paused):
                 self.log("warning", "this node was paused for %.1fs; it blames no peer for that" % a.seconds)
 
@@ -131,7 +134,8 @@ class SwimDetector:
         from .failure_detector import HeartbeatDetector
         self.host = host
         self.rng = rng
-        self.lv = Liveness(host.me, rng, self._send, host.log, self._alive, self._dead, swim_settings(settings))
+        self.lv = Liveness(host.me, rng, self._send, host.log, self._alive, self._dead, swim_settings(settings),
+                           on_suspect=host.peer_suspected)
         self.legacy = HeartbeatDetector(host, settings, only=set())
         self.others: frozenset = frozenset()
         self.next_digest = None

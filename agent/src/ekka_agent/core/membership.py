@@ -171,6 +171,11 @@ class Membership(Component):
         if p in self.up:
             self.mark_down(p, now, reason)
 
+    def peer_suspected(self, p: str, by: str, now: float) -> None:
+        """SWIM suspects a member (not yet down): an event for hooks and the suspicions metric."""
+        if p != self.me and self.is_member(p):
+            self.ctx.emit("node_suspected", p, by=by)
+
     def peer_alive(self, p: str, now: float) -> None:
         """The detector finds p alive again (it refuted, or answered after a restart)."""
         if not self.is_member(p) or p in self.up:
