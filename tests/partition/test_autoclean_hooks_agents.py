@@ -63,10 +63,11 @@ def test_hooks_and_events(agents, tmp_path):
     ev = json.loads(stdout.strip().splitlines()[-1])
     assert ev["event"] == "node_down" and ev["node"] == n2.name and ev["by"] == n1.name
 
-    wait_until(lambda: out.exists() and "ENV node_down" in out.read_text(), 20, message="the node_down hook")
-    text = out.read_text()
-    assert "ENV node_down %s testcl %s" % (n2.name, n1.name) in text
-    events = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-    assert any(e["event"] == "node_down" and e["node"] == n2.name for e in events)
+    def hook_events() -> list:
+        return [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
+    # The hook writes its environment line, then the event from stdin: wait for the second.
+    wait_until(lambda: out.exists() and any(e["event"] == "node_down" and e["node"] == n2.name
+                                            for e in hook_events()), 20, message="the node_down hook's event")
+    assert "ENV node_down %s testcl %s" % (n2.name, n1.name) in out.read_text()
     wait_until(lambda: "exited 3" in n1.proc.stderr(), 20, message="the failing hook's exit status in the log")
     assert "killed after its timeout of 300ms" in n1.proc.stderr()
