@@ -1,7 +1,7 @@
 # The two set-up commands are `make demo` and `make test` (see README.md).
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PYTEST_ARGS ?= -q --durations=20 -n 2 --dist loadgroup
+PYTEST_ARGS ?= -q --durations=20 -n 2 --dist loadgroup --no-loadscope-reorder
 
 .PHONY: demo demo-stop test check bench bench-quick clean
 

@@ -30,7 +30,8 @@ ROOT_MODULES = ("infra/",)
 IS_ROOT = os.geteuid() == 0
 # Test modules that share one expensive session fixture run on one xdist worker (see _worker_group).
 SHARED_FIXTURE_GROUPS: dict[str, tuple[str, ...]] = {}
-# The longest modules start first, so the two workers finish near the same time.
+# The longest modules start first, so the two workers finish near the same time (the Makefile
+# passes --no-loadscope-reorder: xdist would otherwise order the groups by their number of tests).
 LONGEST_FIRST = ("ansible/test_real_hosts.py", "ansible/test_firewall_backends.py",
                  "sim/test_partition_sim.py")
 TESTS = Path(__file__).resolve().parent
