@@ -32,6 +32,19 @@ else
     step "apt packages present (${#packages[@]})"
 fi
 
+# The real-host tests boot Debian 12 and 13 images (tests/ansible/hosts/build_rootfs.sh, cached
+# under /var/cache/ekka-test). On a new machine they take minutes to build: start them now, beside
+# the pip install; the tests' own call waits on the same per-suite lock and reuses the result
+# (or builds again and reports the error, if this one failed).
+rootfs_script="$repo/tests/ansible/hosts/build_rootfs.sh"
+if [ -f "$rootfs_script" ]; then
+    mkdir -p /var/cache/ekka-test
+    for suite in bookworm trixie; do
+        setsid bash "$rootfs_script" "$suite" >"/var/cache/ekka-test/build-$suite.log" 2>&1 </dev/null &
+    done
+    step "building the test hosts' images in the background (/var/cache/ekka-test/build-*.log)"
+fi
+
 if [ ! -x "$venv/bin/python" ]; then
     if [ -z "$python" ]; then
         # Debian's interpreter first: it exists on a fresh machine, unlike pyenv shims.
