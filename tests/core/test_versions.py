@@ -10,11 +10,14 @@ from ekka_agent.core.handshake import Acceptor, Dialer, HandshakeError
 from ekka_agent.core.messages import from_wire, to_wire
 
 
-def test_the_package_version_is_the_one_in_pyproject():
+def test_the_package_version_is_written_once_and_installed_as_such():
+    import importlib.metadata
     import pathlib
     import tomllib
     meta = tomllib.loads((pathlib.Path(__file__).parents[2] / "agent/pyproject.toml").read_text())
-    assert __version__ == meta["project"]["version"]
+    assert "version" not in meta["project"] and "version" in meta["project"]["dynamic"]
+    assert meta["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "ekka_agent.__version__"}
+    assert importlib.metadata.version("ekka-agent") == __version__
 
 
 @pytest.mark.parametrize("vmin,v,ok", [(1, 1, True), (1, 2, True), (2, 9, True), (3, 9, False), (0, 0, False)])

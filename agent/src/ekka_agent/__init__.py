@@ -1,8 +1,7 @@
 """ekka-agent: the cluster agent of ekka.cluster."""
 from __future__ import annotations
 
-try:
-    from importlib.metadata import PackageNotFoundError, version
-    __version__ = version("ekka-agent")
-except PackageNotFoundError:   # run from a source tree that was never installed
-    __version__ = "0+unknown"
+# The one place the version is written: pyproject.toml reads it from here (dynamic = ["version"]).
+# Not looked up with importlib.metadata: that pulls email, zipfile and friends (about 3 MiB) into
+# every agent for one string (issue 12).
+__version__ = "0.2.0"

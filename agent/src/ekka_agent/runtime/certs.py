@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 import time
 
-from cryptography import x509
-
 from .extras import Extra
 
 log = logging.getLogger("ekka.certs")
@@ -15,6 +13,9 @@ log = logging.getLogger("ekka.certs")
 
 def read_certs(path: str, role: str) -> list:
     """[{file, role, subject, not_after (epoch seconds)}] for every certificate in a PEM file."""
+    # Here, not at the top: cryptography's x509 adds about 12 MiB to the process, and only a
+    # node with TLS files reads certificates (issue 12).
+    from cryptography import x509
     with open(path, "rb") as f:
         certs = x509.load_pem_x509_certificates(f.read())
     if role == "cert":

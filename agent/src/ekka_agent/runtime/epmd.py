@@ -6,7 +6,6 @@ The registration lives as long as its TCP connection, as it does for an Erlang n
 from __future__ import annotations
 
 import asyncio
-import shutil
 import struct
 
 from ..naming import EPMD_PORT
@@ -29,6 +28,7 @@ async def register(name: str, port: int, host: str = "127.0.0.1"):
     try:
         reader, writer = await asyncio.open_connection(host, EPMD_PORT)
     except OSError:
+        import shutil   # here: it loads bz2 and lzma, and only a node starting epmd needs it
         if not shutil.which("epmd"):
             raise EpmdError("epmd mode needs a port mapper on %s:%d and none answers; install epmd "
                             "(Debian: erlang-base) or start one" % (host, EPMD_PORT)) from None
