@@ -8,7 +8,7 @@ Probes ("disc_probe") are answered by every node (discovery_probes.py), so each 
 which cluster the others are in, how many run there and how old it is. The operator's
 commands and the status are discovery_control.py; this file holds the state and the timers.
 
-Never two clusters (peers.md pain points 1 and 2):
+Never two clusters, the failure users meet most with discovery:
 - formation: among nodes that are still alone, all agree on the lowest node name; the others
   join it (optionally only once cluster.bootstrap_expect nodes are seen). With a strategy
   that has a lock (etcd), formation happens under the lock: the holder joins whoever is
