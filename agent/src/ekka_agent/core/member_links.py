@@ -1,0 +1,84 @@
+"""Connections to members and who is up: dialling, capped-backoff redials, and the up/down
+marks the rest of the core hears about (peer_up / peer_down).
+
+A reset connection marks a member down here at once, without waiting for the failure
+detector. A mixin of Membership (membership.py), which holds the state.
+"""
+from __future__ import annotations
+
+from .events import Connect, Disconnect
+
+
+class MemberLinks:
+    def dial(self, p: str) -> None:
+        if p in self.dialing or self.conns.get(p):
+            return
+        self.dialing.add(p)
+        self.ctx.act(Connect(p))
+
+    def schedule_redial(self, p: str, now: float) -> None:
+        if not self.is_member(p) or p == self.me or p in self.redial_at:
+            return
+        s = self.ctx.settings
+        b = min(s.reconnect_max, self.backoff.get(p, s.reconnect_min / 2) * 2)
+        self.backoff[p] = b
+        self.redial_at[p] = now + b * (0.5 + self.ctx.rng.random() / 2)
+
+    def redial_due(self, now: float) -> None:
+        for p in sorted(p for p, at in self.redial_at.items() if now >= at):
+            del self.redial_at[p]
+            self.dial(p)
+
+    def on_connection_up(self, p: str, now: float) -> None:
+        self.dialing.discard(p)
+        self.redial_at.pop(p, None)
+        self.backoff.pop(p, None)
+        self.conns[p] = self.conns.get(p, 0) + 1
+        self.detector.on_connection_up(p, now)
+        # The digest first: the whole table crosses only if the tables really differ.
+        self.ctx.send(p, self.heartbeat(first=True))
+        self.join_connected(p, now)
+        if self.is_member(p) and p not in self.up and self.detector.alive(p):
+            self.mark_up(p, now)
+
+    def on_connection_down(self, p: str, now: float, reason: str) -> None:
+        n = self.conns.get(p, 0) - 1
+        if n > 0:
+            self.conns[p] = n
+            return
+        self.conns.pop(p, None)
+        if p in self.up:
+            self.mark_down(p, now, reason)
+        self.schedule_redial(p, now)
+
+    def on_connect_failed(self, p: str, now: float) -> None:
+        self.dialing.discard(p)
+        self.join_unreachable(p)
+        self.schedule_redial(p, now)
+
+    def mark_up(self, p: str, now: float) -> None:
+        self.up.add(p)
+        self.up_changed()
+        self.down_since.pop(p, None)
+        self.ctx.log("info", "member %s is up" % p)
+        self.ctx.emit("node_up", p)
+        self.ctx.peer_up(p, now)
+
+    def mark_down(self, p: str, now: float, reason: str) -> None:
+        self.up.discard(p)
+        self.up_changed()
+        self.down_since[p] = now
+        self.ctx.log("warning", "member %s is down: %s" % (p, reason))
+        self.ctx.emit("node_down", p, reason=reason)
+        self.ctx.peer_down(p, now)
+        self.schedule_redial(p, now)
+
+    def forget_peer(self, n: str, now: float) -> None:
+        self.up.discard(n)
+        self.up_changed()
+        self.down_since.pop(n, None)
+        self.redial_at.pop(n, None)
+        self.backoff.pop(n, None)
+        if self.conns.get(n):
+            self.ctx.act(Disconnect(n, "removed from the cluster"))
+            self.conns.pop(n, None)
