@@ -82,7 +82,7 @@ class JoinProtocol:
             if self.conns.get(q):
                 self.mark_up(q, now)
             else:
-                self.dial(q)
+                self.dial_member(q, now)
         self.detector.members_changed(self.others(), now, up=True)
         self.ctx.log("info", "joined cluster %s through %s" % (self.cluster_id[:8], p))
         self.ctx.emit("node_joined", self.me, via=p)

@@ -3,6 +3,11 @@ marks the rest of the core hears about (peer_up / peer_down).
 
 A reset connection marks a member down here at once, without waiting for the failure
 detector. A mixin of Membership (membership.py), which holds the state.
+
+One connection per pair is enough (either side sends on it), so when both learn of each other
+at the same moment (a join, a table merge, a restart) only the node with the lower name dials
+at once; the other waits a little and dials only if no connection arrived meanwhile. A cluster
+of N forming at once then makes N(N-1)/2 handshakes, not twice that.
 """
 from __future__ import annotations
 
@@ -15,6 +20,15 @@ class MemberLinks:
             return
         self.dialing.add(p)
         self.ctx.act(Connect(p))
+
+    def dial_member(self, p: str, now: float) -> None:
+        """Connect to a member just learnt of (see the module's docstring for who waits)."""
+        if p < self.me:
+            if p not in self.redial_at and not self.conns.get(p):
+                s = self.ctx.settings
+                self.redial_at[p] = now + s.connect_timeout * (0.5 + self.ctx.rng.random() / 2)
+            return
+        self.dial(p)
 
     def schedule_redial(self, p: str, now: float) -> None:
         if not self.is_member(p) or p == self.me or p in self.redial_at:

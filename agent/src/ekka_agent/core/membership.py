@@ -58,7 +58,7 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
         self.detector.members_changed(self.others(), now, up=False)
         self.detector.on_start(now)
         for p in self.others():
-            self.dial(p)
+            self.dial_member(p, now)
 
     def next_deadline(self):
         ds = [self.detector.next_deadline()]

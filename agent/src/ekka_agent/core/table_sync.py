@@ -70,7 +70,7 @@ class TableSync:
                 if self.conns.get(n):
                     self.mark_up(n, now)
                 else:
-                    self.dial(n)
+                    self.dial_member(n, now)
         if changed:
             self.ctx.persist()
             self.detector.members_changed(self.others(), now, up=True)

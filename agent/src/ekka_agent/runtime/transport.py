@@ -21,6 +21,7 @@ from .proofs import Proofs
 
 log = logging.getLogger("ekka.transport")
 HANDSHAKE_MAX_FRAME = 4096
+DIALS_AT_ONCE = 8
 _NET_ERRORS = (OSError, asyncio.TimeoutError, Closed, FrameError, ssl.SSLError, asyncio.IncompleteReadError)
 
 
@@ -83,12 +84,17 @@ class PeerLinks:
         self.connect_timeout = connect_timeout
         self.cluster_conns: dict[str, list] = {}
         self.rpc_out: dict = {}
+        self.rpc_in: dict = {}           # peer -> the RPC connection it dialled: answers go back on it
         self.rpc_pending: dict[str, list] = {}
         self.tasks: set = set()
         self.stats = {"refused": 0, "bad_frames": 0, "bad_messages": 0}
         self.previous: list = []  # node.cookie_previous: also accepted from peers (reload.py changes both)
         self.proofs = Proofs(self)
         self.refusals: dict = {}     # peer -> the HandshakeError of our last dial to it
+        # Handshakes this node runs at once as the dialler. A node that learns of a hundred
+        # members dials them a few at a time: all at once, on a busy machine, the later ones
+        # would wait past connect_timeout behind the earlier and be dialled again.
+        self.dial_slots = None
 
     def _spawn(self, coro):
         t = asyncio.get_running_loop().create_task(coro)
@@ -116,7 +122,9 @@ class PeerLinks:
                 conns = sorted(conns, key=lambda c: not c.outbound)
                 conns[0].send(msg)
             return
-        c = self.rpc_out.get(peer)
+        # Our own RPC connection, else the one the peer dialled to us: a probe or a request is
+        # answered on the connection it came by, and no second handshake is needed for it.
+        c = self.rpc_out.get(peer) or self.rpc_in.get(peer)
         if c is not None:
             c.send(msg)
         elif peer in self.rpc_pending:
@@ -128,15 +136,15 @@ class PeerLinks:
     def disconnect(self, peer: str) -> None:
         for c in self.cluster_conns.pop(peer, []):
             c.close()
-        c = self.rpc_out.pop(peer, None)
-        if c:
-            c.close()
+        for c in (self.rpc_out.pop(peer, None), self.rpc_in.pop(peer, None)):
+            if c:
+                c.close()
 
     def _close_all(self) -> None:
         for conns in list(self.cluster_conns.values()):
             for c in conns:
                 c.close()
-        for c in list(self.rpc_out.values()):
+        for c in list(self.rpc_out.values()) + list(self.rpc_in.values()):
             c.close()
 
     # ---------- dialling ----------
@@ -146,9 +154,15 @@ class PeerLinks:
     async def _serve(self, conn) -> None:
         raise NotImplementedError
 
+    async def _dial(self, peer: str, channel: str):
+        if self.dial_slots is None:
+            self.dial_slots = asyncio.Semaphore(DIALS_AT_ONCE)
+        async with self.dial_slots:
+            return await asyncio.wait_for(self._handshake_out(peer, channel), self.connect_timeout)
+
     async def _dial_cluster(self, peer: str) -> None:
         try:
-            conn = await asyncio.wait_for(self._handshake_out(peer, "cluster"), self.connect_timeout)
+            conn = await self._dial(peer, "cluster")
         except HandshakeError as e:
             self.stats["refused"] += 1
             self.refusals[peer] = e     # a join to this peer reports why (runtime/status.py)
@@ -161,7 +175,7 @@ class PeerLinks:
 
     async def _dial_rpc(self, peer: str) -> None:
         try:
-            conn = await asyncio.wait_for(self._handshake_out(peer, "rpc"), self.connect_timeout)
+            conn = await self._dial(peer, "rpc")
         except (HandshakeError, *_NET_ERRORS) as e:
             dropped = self.rpc_pending.pop(peer, [])
             log.info("RPC to %s failed, %d message(s) dropped: %s", peer, len(dropped), _why(e))
@@ -177,6 +191,8 @@ class PeerLinks:
         if conn.channel == "cluster":
             self.cluster_conns.setdefault(conn.peer, []).append(conn)
             self._emit(ev.ConnectionUp(conn.peer, conn.outbound))
+        elif not conn.outbound:
+            self.rpc_in[conn.peer] = conn
 
     def _received(self, conn, obj) -> None:
         if self.proofs.on_message(conn, obj):
@@ -201,6 +217,8 @@ class PeerLinks:
                 self._emit(ev.ConnectionDown(conn.peer, reason))
         elif self.rpc_out.get(conn.peer) is conn:
             del self.rpc_out[conn.peer]
+        elif self.rpc_in.get(conn.peer) is conn:
+            del self.rpc_in[conn.peer]
 
 
 class TcpTransport(PeerLinks):

@@ -75,7 +75,8 @@ class MemConn:
 
     def _later(self, delay: float, fn, *args) -> None:
         loop = asyncio.get_running_loop()
-        self.arrives = max(loop.time() + delay, self.arrives)
+        # Strictly later than the last: timers due at the same moment may run in any order.
+        self.arrives = max(loop.time() + delay, self.arrives + 1e-6)
         loop.call_at(self.arrives, fn, *args)
 
     def _carry(self, obj: dict) -> None:
