@@ -7,7 +7,8 @@ current protobuf), blocking, so callers run it in worker threads.
   answers, EtcdUnavailable names each endpoint and why; an error etcd itself answered is
   EtcdError, not retried elsewhere.
 - requests sessions are built with trust_env=False, so REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE or
-  proxies in the environment cannot replace the configured CA (research gotcha 8). A CA or a
+  proxies in the environment cannot replace the configured CA (with trust_env, requests lets
+  the environment's bundle win over a session's own verify setting). A CA or a
   client certificate configured means https, even if an endpoint was written http://.
 - Each thread keeps its own sessions (requests sessions are not thread-safe).
 """

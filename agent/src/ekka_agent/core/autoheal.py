@@ -11,7 +11,6 @@ Three state machines, one file each (docs/partitions.md explains the why):
 """
 from __future__ import annotations
 
-from .events import SaveConflicts  # noqa: F401  (the action a rejoin asks for)
 from .heal_coordinator import HealCoordinator
 from .heal_leader import HealLeader
 from .split_detector import SplitDetector

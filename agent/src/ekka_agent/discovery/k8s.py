@@ -2,10 +2,11 @@
 
 Reads EndpointSlices (discovery.k8s.io/v1, label kubernetes.io/service-name=<service>) and
 falls back to the v1 Endpoints object when slices are not served (404) or not allowed (403).
-Ready endpoints only (a not-ready pod is not a cluster member yet: peers.md pain point 7),
-unless k8s.include_not_ready. HTTPS is always verified, against the service-account CA when
-that file exists; the bearer token comes from the service-account token file. The standard
-library does the HTTPS (urllib + ssl) with proxies from the environment ignored.
+Ready endpoints only (a pod that is not ready yet is not a cluster member: joining it early
+would make a member that fails its first probes), unless k8s.include_not_ready. HTTPS is
+always verified, against the service-account CA when that file exists; the bearer token comes
+from the service-account token file. The standard library does the HTTPS (urllib + ssl) with
+proxies from the environment ignored.
 
 Node names (Ekka's table): ip -> app@ip; dns -> app@a-b-c-d.<namespace>.<suffix>;
 hostname -> app@<hostname>.<service>.<namespace>.<suffix>; with an empty suffix the part
