@@ -146,6 +146,26 @@ def test_a_member_held_dead_is_no_witness_against_others():
     assert d.status("d") == SUSPECT
 
 
+def test_a_member_just_back_repeats_old_deaths_as_accusations_only():
+    """c was cut off and declared b dead on its side; back with us, it keeps gossiping that for
+    a while. We talked to b all along: b becomes suspect (and refutes), never down."""
+    d = detector()
+    d.handle(ConnectionReset("c"), 0.0)
+    d.handle(Received("c", m.Gossip((Update(ALIVE, "c", 1, "c"),))), 5.0)    # c refutes, is back
+    out = d.handle(Received("c", m.Gossip((Update(DEAD, "b", 0, "c"),))), 5.1)
+    assert d.status("b") == SUSPECT and not [a for a in out if isinstance(a, Down)]
+    assert [a for a in sends(out) if a.peer == "b"], "b is told, so it refutes"
+    # Long after its return, c is a witness like any other: its deaths are deaths.
+    d.handle(Received("b", m.Gossip((Update(ALIVE, "b", 1, "b"),))), 5.2)
+    out = d.handle(Received("c", m.Gossip((Update(DEAD, "d", 0, "c"),))), 60.0)
+    assert Down("d", "declared down by c") in out
+    # A goodbye is taken at once, back or not.
+    d.handle(ConnectionReset("b"), 61.0)
+    d.handle(Received("b", m.Gossip((Update(ALIVE, "b", 2, "b"),))), 62.0)
+    out = d.handle(Received("b", m.Gossip((Update(DEAD, "b", 2, "b"),))), 62.1)
+    assert not d.is_up("b")
+
+
 def test_leave_says_goodbye_to_everyone_and_they_take_it_at_once():
     d = detector()
     out = d.handle(Leave(), 0.0)

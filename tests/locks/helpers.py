@@ -64,8 +64,8 @@ class History:
         print("grants per strategy:", counts)
         for s in strategies:
             assert counts[s] >= at_least, counts
-            assert self.overlaps(s) == [], s
-            assert self.token_regressions(s) == [], s
+            assert self.overlaps(s) == [], (s, self.overlaps(s)[:3])
+            assert self.token_regressions(s) == [], (s, self.token_regressions(s)[:3])
 
     def token_regressions(self, strategy: str) -> list:
         """Grants whose token is not above that of every grant that ended before they began.

@@ -227,7 +227,8 @@ def random_run(seed: int):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_faults_never_give_two_holders(seed):
     h = random_run(seed)
-    assert len(h.grants) > 50
+    # Only that the run did grant locks: how many varies with the seed (about 40 to 100).
+    assert len(h.grants) > 30
     for strategy in ("quorum", "all"):
         assert h.overlaps(strategy) == []
         assert h.token_regressions(strategy) == []

@@ -51,4 +51,4 @@ class DetectorHostGlue:
         if self.conns.get(p):
             self.mark_up(p, now)
         else:
-            self.dial(p)
+            self.dial_member(p, now)

@@ -5,7 +5,7 @@ A reset connection marks a member down here at once, without waiting for the fai
 detector. A mixin of Membership (membership.py), which holds the state.
 
 One connection per pair is enough (either side sends on it), so when both learn of each other
-at the same moment (a join, a table merge, a restart) only the node with the lower name dials
+at the same moment (a join, a table merge) only the node with the lower name dials
 at once; the other waits a little and dials only if no connection arrived meanwhile. A cluster
 of N forming at once then makes N(N-1)/2 handshakes, not twice that.
 """

@@ -57,8 +57,10 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
         # Members restored from disk start down: up once they answer.
         self.detector.members_changed(self.others(), now, up=False)
         self.detector.on_start(now)
+        # At once, both ways: a member that removed us while we were away will not dial us,
+        # and only its answer tells us so.
         for p in self.others():
-            self.dial_member(p, now)
+            self.dial(p)
 
     def next_deadline(self):
         ds = [self.detector.next_deadline()]

@@ -15,6 +15,7 @@ The member list itself belongs to membership: this module decides only who is up
 """
 from __future__ import annotations
 
+import math
 import random
 from typing import NamedTuple
 
@@ -67,6 +68,7 @@ class Detector:
         self.next_dead_probe = None
         self.next_sync = None
         self.dead: set[str] = set()           # members held dead (few, usually none)
+        self.back_at: dict[str, float] = {}   # member -> when it came back from dead (see _received)
         self.indirect_only: dict[str, int] = {}  # member -> probes in a row it answered only through others
         self.dead_cursor = 0
         self.deadline = None                  # cached next_deadline(), recomputed per event
@@ -184,6 +186,7 @@ class Detector:
             self._arm_dead_probe(now)
 
     def _remove(self, node: str) -> None:
+        self.back_at.pop(node, None)
         if self.members.pop(node, None) is None:
             return
         i = self.order.index(node)
@@ -202,6 +205,13 @@ class Detector:
     # ---------- probing ----------
     def _period(self) -> float:
         return self.aw.scale(self.s.probe_interval)
+
+    def _stale_window(self) -> float:
+        """How long a member back from dead may still repeat old news: its retransmissions
+        (retransmit_mult * log10 n gossip rounds) and a longest suspicion."""
+        lo, hi = suspicion_bounds(self.n(), self.s.probe_interval, self.s.suspicion_min_mult,
+                                  self.s.suspicion_max_mult)
+        return hi + self.s.retransmit_mult * max(1.0, math.log10(self.n() + 1)) * self.s.gossip_interval
 
     def _start_probe(self, now: float) -> None:
         self.next_probe = now + self._period()
@@ -277,13 +287,18 @@ class Detector:
         # A member we hold dead has been away (paused, cut off): what it says about others is
         # stale, often written during a partition and delivered by TCP after it healed, so its
         # accusations are not taken until it has refuted and is back.
+        # Once it has refuted, it still repeats for a while the deaths it declared while cut
+        # off (its gossip retransmits them): those count as accusations, which a live member
+        # refutes, never as deaths. Taken as deaths, they would mark down a member we were
+        # talking to all along, and autoheal would see a partition where there was none.
         witness = peer not in self.dead
+        recent = now - self.back_at.get(peer, -1e18) < self._stale_window()
         for u in msg.table if isinstance(msg, Sync) else ():
             if witness or u.status == ALIVE or u.node == self.me:
                 self._apply(u, now, peer, from_sync=True)
         for u in msg.updates:
             if witness or u.status == ALIVE or u.node == self.me:
-                self._apply(u, now, peer)
+                self._apply(u, now, peer, from_sync=recent and u.status == DEAD and u.by != u.node)
         if isinstance(msg, Ping):
             if msg.target == self.me:
                 self._send(peer, Ack, now, seq=msg.seq)
@@ -371,6 +386,7 @@ class Detector:
         self.told.pop(u.node, None)
         self._broadcast(u, now)
         if was == DEAD:
+            self.back_at[u.node] = now
             self.out.append(Up(u.node))
 
     def _suspect(self, node: str, inc: int, by: str, now: float) -> None:

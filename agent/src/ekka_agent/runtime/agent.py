@@ -73,7 +73,6 @@ class Agent:
         self.extras = build_extras(self)
         for x in self.extras:
             await x.start()
-        _settle_gc()
         self.feed(ev.Start())
         log.info("node %s up: cluster port %d, rpc port %d, cluster %s", self.name, self.cluster_port,
                  naming.rpc_port(self.node, self.rpc_fixed), self.cfg["cluster.name"])
@@ -222,22 +221,6 @@ class Agent:
             log.info("stopping")
         finally:
             await self.stop()
-
-
-def _settle_gc() -> None:
-    """Keep the cyclic garbage collector off the hot path.
-
-    Every message decodes into fresh dicts and lists, so with the default thresholds the young
-    generation is collected every few hundred messages and the old one, which holds every module
-    and config object loaded at start, is walked again and again: on a busy machine forming a
-    large cluster a tenth of the agent's time went there. What start-up loaded lives as long as
-    the agent, so it is frozen out of every collection; the young generation is collected less
-    often. Almost nothing the agent makes per message is cyclic: reference counting frees it.
-    """
-    import gc
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20000, 20, 50)
 
 
 def _tcp_transport(agent: Agent) -> TcpTransport:

@@ -31,32 +31,25 @@ class Conn:
         self.fr, self.writer = fr, writer
         self.hs = hs              # the finished Acceptor/Dialer: what the peer proved and announced
         self.closed_here = False
-        self.q: asyncio.Queue = asyncio.Queue()
-        self.task = None
 
+    # Straight to the socket transport, which buffers what the kernel does not take yet and
+    # keeps the order: no queue and no writer task per connection (a hundred members means a
+    # hundred connections, each costing memory while idle).
     def send(self, msg: Message) -> None:
-        self.q.put_nowait(encode(to_wire(msg)))
+        self._write(encode(to_wire(msg)))
 
     def send_link(self, obj: dict) -> None:
         """A link-level message of the runtime's own (re-proof, link ping): never seen by the core."""
-        self.q.put_nowait(encode(obj))
+        self._write(encode(obj))
 
-    async def write_loop(self) -> None:
-        try:
-            while True:
-                data = await self.q.get()
-                if data is None:
-                    break
-                self.writer.write(data)
-                await self.writer.drain()
-        except _NET_ERRORS:
-            pass
-        finally:
-            self.writer.close()
+    def _write(self, data: bytes) -> None:
+        if not self.closed_here and not self.writer.transport.is_closing():
+            self.writer.write(data)
 
     def close(self) -> None:
+        """Close after what was already written has gone out."""
         self.closed_here = True
-        self.q.put_nowait(None)
+        self.writer.close()
 
 
 class Transport(Protocol):
@@ -124,7 +117,10 @@ class PeerLinks:
             return
         # Our own RPC connection, else the one the peer dialled to us: a probe or a request is
         # answered on the connection it came by, and no second handshake is needed for it.
-        c = self.rpc_out.get(peer) or self.rpc_in.get(peer)
+        # (Not while our own dial to it is under way: what waits for that must go first.)
+        c = self.rpc_out.get(peer)
+        if c is None and peer not in self.rpc_pending:
+            c = self.rpc_in.get(peer)
         if c is not None:
             c.send(msg)
         elif peer in self.rpc_pending:
@@ -241,7 +237,7 @@ class TcpTransport(PeerLinks):
         for s in self.servers:
             s.close()
         self._close_all()
-        await asyncio.sleep(0)  # let write loops flush their goodbyes
+        await asyncio.sleep(0)  # let the transports flush their goodbyes
         for t in list(self.tasks):
             t.cancel()
         for s in self.servers:
@@ -297,7 +293,6 @@ class TcpTransport(PeerLinks):
         return Conn(peer, channel, True, fr, writer, hs=d)
 
     async def _serve(self, conn: Conn) -> None:
-        conn.task = self._spawn(conn.write_loop())
         self._opened(conn)
         reason = "closed by peer"
         try:
