@@ -62,6 +62,8 @@ class History:
         """Enough grants of each strategy, no two holders at once, tokens only growing."""
         counts = {s: sum(1 for g in self.grants if g["strategy"] == s) for s in strategies}
         print("grants per strategy:", counts)
+        # The agents' logs are in wall-clock time, the grants in time.monotonic().
+        print("wall clock = monotonic + %.3f s" % (time.time() - time.monotonic()))
         for s in strategies:
             assert counts[s] >= at_least, counts
             assert self.overlaps(s) == [], (s, self.overlaps(s)[:3])

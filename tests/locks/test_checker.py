@@ -23,6 +23,7 @@ LEASE = 1.5
 def client_loop(h: History, node, owner: str, strategy: str, stop: threading.Event, seed: int) -> None:
     rng = random.Random(seed)
     c = LockClient(node.data_dir / "ekka.sock", owner=owner, timeout=5)
+    kept: dict = {}     # res -> this client's earlier grants of it still trusted (a renew failed)
     while not stop.is_set():
         res = "%s-%d" % (strategy, rng.randint(0, 1))
         try:
@@ -40,10 +41,15 @@ def client_loop(h: History, node, owner: str, strategy: str, stop: threading.Eve
                 if t0 < rec["end"]:
                     rec["end"] = max(rec["end"], r["valid_until"])
                 time.sleep(rng.uniform(0, 0.3))
-            rec["end"] = min(rec["end"], time.monotonic())
+            now = time.monotonic()
+            # A release frees every hold this owner has of res, also one a failed renew left
+            # trusted until its lease end (the next acquire of it was re-entrant): trust ends here.
+            for held in kept.pop(res, []) + [rec]:
+                held["end"] = min(held["end"], now)
             c.release(res, strategy)
         except (LockError, AgentUnreachable, OSError, ValueError):
-            pass   # lost, or the agent died: the grant stays trusted until its lease ends
+            # Lost, or the agent died: the grant stays trusted until its lease ends.
+            kept.setdefault(res, []).append(rec)
 
 
 def test_no_two_holders_under_kills_and_partitions(procs, netns, agents, etcd_factory):
