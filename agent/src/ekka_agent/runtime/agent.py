@@ -15,7 +15,7 @@ from ..core import events as ev
 from ..core.node import NodeCore
 from ..core.settings import NodeSettings
 from . import epmd, state_file, tls
-from .dispatch import step
+from .dispatch import step_many
 from .status import decorate
 from .transport import TcpTransport
 
@@ -53,6 +53,8 @@ class Agent:
         self.stopping = None
         self.epmd_conn = None
         self.extras = []           # runtime helpers of components (discovery, hooks, ...)
+        self._pending: list = []   # events fed, not yet through the core (feed / _drain)
+        self._drain_soon = False
 
     # ---------- startup ----------
     async def start(self) -> None:
@@ -119,7 +121,20 @@ class Agent:
 
     # ---------- the loop ----------
     def feed(self, event) -> None:
-        step(self.core, event, asyncio.get_running_loop().time(), self)
+        """Queue an event; what arrives within one turn of the loop goes through the core together
+        (step_many): a node learning of a hundred members at once saves its state once, not a
+        hundred times, and each save waits for the disk."""
+        self._pending.append(event)
+        if not self._drain_soon:
+            self._drain_soon = True
+            asyncio.get_running_loop().call_soon(self._drain)
+
+    def _drain(self) -> None:
+        self._drain_soon = False
+        events, self._pending = self._pending, []
+        if not events:
+            return
+        step_many(self.core, events, asyncio.get_running_loop().time(), self)
         self._arm_timer()
 
     def _arm_timer(self) -> None:
@@ -197,7 +212,8 @@ class Agent:
     # ---------- shutdown ----------
     async def stop(self) -> None:
         if self.core:
-            self.feed(ev.Stop())
+            self._pending.append(ev.Stop())
+            self._drain()        # now: the goodbye goes out and the state is saved below
             state_file.save(self.data_dir, self.core.snapshot())
         if self.timer:
             self.timer.cancel()

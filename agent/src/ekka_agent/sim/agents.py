@@ -78,6 +78,7 @@ class AgentSim:
         persisted before its last action. Peers hear its connections close."""
         a = self.agents.pop(name)
         a.feed = _dead                  # timers, helpers and the transport reach the agent through feed
+        a._pending.clear()              # and what was fed but not yet handled dies with it
         if a.timer:
             a.timer.cancel()
         a.transport.crash()
