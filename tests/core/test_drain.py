@@ -21,6 +21,11 @@ def acq(c, at, res, owner, strategy, lease=30.0):
     return c.command(at, "lock_acquire", resource=res, owner=owner, strategy=strategy, lease=lease)
 
 
+def holds(c, node, res) -> bool:
+    """Whether node's lock table (its voter's, which the coordinator shares) has res."""
+    return any(res in x.table.entries for x in c.nodes[node].components if x.name == "lock_voter")
+
+
 def states(c, names) -> set:
     """(viewer, member, status) for every pair."""
     return {(v, m["node"], m["status"]) for v in names for m in c.view(v)["members"]}
@@ -72,8 +77,8 @@ def test_the_leader_drains_with_locks_held_and_revives():
     assert c.command(n2, "lock_renew", resource="L", owner="o1", strategy="leader", lease=30).result["nodes"] == [n1]
     assert c.command(n2, "lock_release", resource="L", owner="o1").result["released"]
     # A release answers once one copy is gone (lock_rounds.py); n2 still kept the copy handed to
-    # it during the drain, so let the release reach the leader's too before another node asks.
-    c.run(0.5)
+    # it during the drain, so wait for the release to reach the leader's too before another asks.
+    assert c.run_until(lambda: not any(holds(c, v, "L") for v in names))
     again = acq(c, n4, "L", "o2", "leader")
     assert again.ok and again.result["token"] > 0
     assert acq(c, n1, "other", "o3", "quorum").ok

@@ -16,7 +16,7 @@ def test_a_cluster_formed_by_joins_holds_one_connection_per_pair():
         r = c.command(n, "join", node=ns[0])
         assert r is not None and r.ok, r
     assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == len(ns) for n in ns), timeout=30)
-    c.run(10)
+    c.run(10)    # past every deferred dial (connect_timeout): none may add a second connection
     pairs = len(ns) * (len(ns) - 1) // 2
     assert len(c.conns) == pairs
     assert sum(c.conns.values()) == pairs, "some pair holds two connections: %s" % sorted(

@@ -209,8 +209,8 @@ class Detector:
     def _stale_window(self) -> float:
         """How long a member back from dead may still repeat old news: its retransmissions
         (retransmit_mult * log10 n gossip rounds) and a longest suspicion."""
-        lo, hi = suspicion_bounds(self.n(), self.s.probe_interval, self.s.suspicion_min_mult,
-                                  self.s.suspicion_max_mult)
+        _, hi = suspicion_bounds(self.n(), self.s.probe_interval, self.s.suspicion_min_mult,
+                                 self.s.suspicion_max_mult)
         return hi + self.s.retransmit_mult * max(1.0, math.log10(self.n() + 1)) * self.s.gossip_interval
 
     def _start_probe(self, now: float) -> None:
@@ -295,10 +295,10 @@ class Detector:
         recent = now - self.back_at.get(peer, -1e18) < self._stale_window()
         for u in msg.table if isinstance(msg, Sync) else ():
             if witness or u.status == ALIVE or u.node == self.me:
-                self._apply(u, now, peer, from_sync=True)
+                self._apply(u, now, peer, accuse_only=True)
         for u in msg.updates:
             if witness or u.status == ALIVE or u.node == self.me:
-                self._apply(u, now, peer, from_sync=recent and u.status == DEAD and u.by != u.node)
+                self._apply(u, now, peer, accuse_only=recent and u.status == DEAD and u.by != u.node)
         if isinstance(msg, Ping):
             if msg.target == self.me:
                 self._send(peer, Ack, now, seq=msg.seq)
@@ -346,7 +346,9 @@ class Detector:
         return self.bc.about(node) or Update(m.status, node, m.inc, self.me)
 
     # ---------- updates ----------
-    def _apply(self, u: Update, now: float, peer: str, from_sync: bool = False) -> None:
+    def _apply(self, u: Update, now: float, peer: str, accuse_only: bool = False) -> None:
+        """accuse_only: a death from this source is only an accusation by the peer that brought
+        it (a stale table, or a member just back from the other side: see _received)."""
         if u.node == self.me:
             if u.status != ALIVE:
                 self._refute(u, now, peer)
@@ -355,9 +357,9 @@ class Detector:
             return
         if u.status == ALIVE:
             self._alive(u, now)
-        elif u.status == SUSPECT or from_sync:
+        elif u.status == SUSPECT or accuse_only:
             # A stale table must not kill anyone outright: its dead count as accusations.
-            self._suspect(u.node, u.incarnation, u.by if not from_sync else peer, now)
+            self._suspect(u.node, u.incarnation, u.by if not accuse_only else peer, now)
         else:
             self._dead(u.node, u.incarnation, u.by, now, None)
 

@@ -86,7 +86,8 @@ class PeerLinks:
         self.refusals: dict = {}     # peer -> the HandshakeError of our last dial to it
         # Handshakes this node runs at once as the dialler. A node that learns of a hundred
         # members dials them a few at a time: all at once, on a busy machine, the later ones
-        # would wait past connect_timeout behind the earlier and be dialled again.
+        # would wait past connect_timeout behind the earlier and be dialled again. Made on first
+        # use, inside the running loop (Python 3.9 binds a Semaphore to a loop when it is made).
         self.dial_slots = None
 
     def _spawn(self, coro):
