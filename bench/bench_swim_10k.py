@@ -26,59 +26,44 @@ import common as c  # noqa: E402
 
 from core.swim_loop import SwimNet  # noqa: E402  (tests/core, on the path through common)
 from ekka_agent.core.swim import Detector  # noqa: E402
-from ekka_agent.core.swim_events import Down, MemberAdded, SendTo, Timer, Up  # noqa: E402
+from ekka_agent.core.swim_events import Down, MemberAdded, Timer, Up  # noqa: E402
+
+
+class DownViews:
+    """Stands in for SwimNet's log of every Down / Up / Suspected action (a partition at this
+    size makes millions): per observer, only the set of members it holds down."""
+
+    def __init__(self):
+        self.held: dict[str, set] = {}
+        self.downs = 0
+
+    def append(self, entry) -> None:
+        _, observer, a = entry
+        if isinstance(a, Down):
+            self.held.setdefault(observer, set()).add(a.node)
+            self.downs += 1
+        elif isinstance(a, Up):
+            self.held.get(observer, set()).discard(a.node)
 
 
 class BigNet(SwimNet):
-    """SwimNet that keeps, per observer, the set of members it holds down (from its Up and Down
-    actions) instead of a log of every action: a partition at this size makes millions."""
-
     def __init__(self, *a, **kw):
-        self.held_down: dict[str, set] = {}
-        self.downs_seen = 0
         super().__init__(*a, **kw)
-        self.log = _NoLog()
-
-    def _handle(self, node, event):
-        if node in self.crashed:
-            return
-        if node in self.paused:
-            return super()._handle(node, event)
-        d = self.nodes[node]
-        acts = d.handle(event, self.now)
-        for a in acts:
-            if isinstance(a, Down):
-                self.held_down.setdefault(node, set()).add(a.node)
-                self.downs_seen += 1
-            elif isinstance(a, Up):
-                s = self.held_down.get(node)
-                if s:
-                    s.discard(a.node)
-            elif isinstance(a, SendTo):
-                self._send(node, a)
-        t = d.next_deadline()
-        if t is not None and t != self.timer_at.get(node):
-            self.timer_at[node] = t
-            self._push(max(t, self.now), "timer", node)
+        self.log = DownViews()
 
     def restart(self, node: str) -> None:
         """A restarted agent: a fresh detector that knows the members (from disk) and holds them
         all down until they answer."""
         self.crashed.pop(node, None)
         self.nodes[node] = Detector(node, None, random.Random(self.rng.getrandbits(64)))
-        self.held_down[node] = set(n for n in self.names if n != node)
+        self.log.held[node] = set(n for n in self.names if n != node)
         self.timer_at[node] = None
         self._handle(node, MemberAdded(tuple(self.names), up=False))
         self._handle(node, Timer())
 
     def not_converged(self) -> int:
         """Pairs (observer, member) where a live observer holds a member down."""
-        return sum(len(s) for n, s in self.held_down.items() if n not in self.crashed)
-
-
-class _NoLog(list):
-    def append(self, item):
-        pass
+        return sum(len(s) for n, s in self.log.held.items() if n not in self.crashed)
 
 
 def run(n: int, seed: int, chaos_s: float = 40.0) -> dict:
@@ -127,7 +112,7 @@ def run(n: int, seed: int, chaos_s: float = 40.0) -> dict:
     wrong = sum(1 for o in net.names for m in net.names if m != o and not net.nodes[o].is_up(m))
     assert wrong == 0, "seed %d: %d (observer, member) pairs still down" % (seed, wrong)
     return {"n": n, "seed": seed, "rounds": rounds, "build_s": built, "heal_s": converged_after,
-            "msgs_per_node": sum(net.sent.values()) / n, "downs": net.downs_seen,
+            "msgs_per_node": sum(net.sent.values()) / n, "downs": net.log.downs,
             "virtual_s": net.now, "wall_s": time.monotonic() - t_wall,
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
