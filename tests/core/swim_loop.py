@@ -95,9 +95,12 @@ class SwimNet:
             return
         if self.loss and self.rng.random() < self.loss:
             return
-        wire = swim_msgs.encode(a.msg)
         t = self.now + self.delay + self.rng.random() * self.jitter
-        self._push(t, "event", dst, Received(src, swim_msgs.decode(wire)))
+        self._push(t, "event", dst, Received(src, self._carry(a.msg)))
+
+    def _carry(self, msg):
+        """What the receiver gets: the message through the wire codec, both ways."""
+        return swim_msgs.decode(swim_msgs.encode(msg))
 
     def run_until(self, t_end: float) -> None:
         while self.heap and self.heap[0][0] <= t_end:

@@ -35,6 +35,18 @@ class Member(NamedTuple):
 
 
 ALIVE_0 = Member(ALIVE, 0)
+_SHARED: dict = {}
+
+
+def member(status: str, inc: int) -> Member:
+    """The one Member for an alive or suspect state at an incarnation: after a partition heals
+    every node refutes, and every table of every node would otherwise hold its own copy."""
+    m = _SHARED.get((status, inc))
+    if m is None:
+        m = Member(status, inc)
+        if len(_SHARED) < 4096:     # incarnations come off the wire: the cache stays bounded
+            _SHARED[(status, inc)] = m
+    return m
 
 
 class Probe:
@@ -73,6 +85,7 @@ class Detector:
         self.dead_cursor = 0
         self.deadline = None                  # cached next_deadline(), recomputed per event
         self.expected_by = None
+        self._stale_for = (-1, 0.0)               # (n, _stale_window for that n): per message
         self.leaving = False
         self.out: list = []
 
@@ -92,14 +105,22 @@ class Detector:
         return self.deadline
 
     def _compute_deadline(self) -> float | None:
-        ds = [self.next_probe, self.next_gossip, self.next_dead_probe, self.next_sync]
-        if self.probe and not self.probe.indirect and not self.probe.acked:
-            ds.append(self.probe.direct_until)
-        ds += [r[2] for r in self.relays.values() if r[2] is not None]
-        ds += [r[3] for r in self.relays.values()]
-        ds += [s.deadline for s in self.suspicions.values()]
-        ds = [d for d in ds if d is not None]
-        return min(ds) if ds else None
+        # After every event: a plain loop, no lists (relays and suspicions are usually none).
+        d = self.next_probe
+        for t in (self.next_gossip, self.next_dead_probe, self.next_sync):
+            if t is not None and (d is None or t < d):
+                d = t
+        p = self.probe
+        if p and not p.indirect and not p.acked and (d is None or p.direct_until < d):
+            d = p.direct_until
+        for r in self.relays.values():
+            for t in (r[2], r[3]):
+                if t is not None and (d is None or t < d):
+                    d = t
+        for sus in self.suspicions.values():
+            if d is None or sus.deadline < d:
+                d = sus.deadline
+        return d
 
     # ---------- driving ----------
     def handle(self, event, now: float) -> list:
@@ -131,6 +152,8 @@ class Detector:
     def _advance(self, now: float) -> None:
         if self.expected_by is not None and now - self.expected_by > self.s.pause_grace:
             self._was_paused(now - self.expected_by)
+        elif self.deadline is not None and now < self.deadline:
+            return      # no timer due: most events are messages between two deadlines
         if self.next_probe is None:
             self.next_probe = now
             self.next_sync = now + self._sync_every()
@@ -209,6 +232,11 @@ class Detector:
     def _stale_window(self) -> float:
         """How long a member back from dead may still repeat old news: its retransmissions
         (retransmit_mult * log10 n gossip rounds) and a longest suspicion."""
+        if self._stale_for[0] != self.n():
+            self._stale_for = (self.n(), self._stale_window_of())
+        return self._stale_for[1]
+
+    def _stale_window_of(self) -> float:
         _, hi = suspicion_bounds(self.n(), self.s.probe_interval, self.s.suspicion_min_mult,
                                  self.s.suspicion_max_mult)
         return hi + self.s.retransmit_mult * max(1.0, math.log10(self.n() + 1)) * self.s.gossip_interval
@@ -382,7 +410,7 @@ class Detector:
         if m is None or u.incarnation <= m.inc:
             return
         was = m.status
-        self.members[u.node] = Member(ALIVE, u.incarnation)
+        self.members[u.node] = member(ALIVE, u.incarnation)
         self.dead.discard(u.node)
         self.suspicions.pop(u.node, None)
         self.told.pop(u.node, None)
@@ -396,11 +424,11 @@ class Detector:
         if m is None or inc < m.inc or m.status == DEAD:
             return
         if m.status == SUSPECT:
-            self.members[node] = Member(SUSPECT, inc)
+            self.members[node] = member(SUSPECT, inc)
             if self.suspicions[node].confirm(by):
                 self._broadcast(Update(SUSPECT, node, inc, by), now)
             return
-        self.members[node] = Member(SUSPECT, inc)
+        self.members[node] = member(SUSPECT, inc)
         lo, hi = suspicion_bounds(self.n(), self.s.probe_interval, self.s.suspicion_min_mult,
                                   self.s.suspicion_max_mult)
         if self.s.suspicion_floor > lo:

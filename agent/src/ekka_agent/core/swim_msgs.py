@@ -8,6 +8,7 @@ message kind carries `updates`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 ALIVE, SUSPECT, DEAD = "alive", "suspect", "dead"
 STATUSES = (ALIVE, SUSPECT, DEAD)
@@ -18,10 +19,11 @@ class SwimDecodeError(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Update:
+class Update(NamedTuple):
     """What one node says about a member: its status at an incarnation. For suspect and dead,
-    `by` is the node that accused it (a second accuser is a Lifeguard confirmation)."""
+    `by` is the node that accused it (a second accuser is a Lifeguard confirmation).
+    A tuple, not a dataclass: several ride on every message, and a tuple is the cheapest to
+    build from the wire and to write back to it."""
     status: str
     node: str
     incarnation: int
@@ -70,20 +72,18 @@ class Sync:
     updates: tuple = ()
 
 
+_new_update = tuple.__new__
+
 MESSAGES = {"swim.ping": Ping, "swim.ack": Ack, "swim.ping_req": PingReq, "swim.nack": Nack,
             "swim.gossip": Gossip, "swim.sync": Sync}
 _KIND = {cls: kind for kind, cls in MESSAGES.items()}
-
-
-def _upd(u: Update) -> list:
-    return [u.status, u.node, u.incarnation, u.by]
 
 
 def encode(msg) -> dict:
     d = {"t": _KIND[type(msg)], "v": VERSION}
     for f in msg.__slots__:
         v = getattr(msg, f)
-        d[f] = [_upd(u) for u in v] if f in ("updates", "table") else v
+        d[f] = list(map(list, v)) if f in ("updates", "table") else v
     return d
 
 
@@ -119,13 +119,13 @@ def decode(d: dict):
 def _updates(kind: str, field: str, v) -> tuple:
     if not isinstance(v, list):
         raise SwimDecodeError("%s: %s must be a list, got %r" % (kind, field, v))
-    out = []
+    # `type(x) is` on purpose: exact types are what the decoder produces, and a bool is not an
+    # incarnation. Several updates ride on every message, so this check is on the hot path.
     for u in v:
-        if (not isinstance(u, list) or len(u) != 4 or u[0] not in STATUSES
-                or not isinstance(u[1], str) or not u[1]
-                or not isinstance(u[2], int) or isinstance(u[2], bool) or u[2] < 0
-                or not isinstance(u[3], str)):
+        if (type(u) is not list or len(u) != 4 or u[0] not in STATUSES
+                or type(u[1]) is not str or not u[1]
+                or type(u[2]) is not int or u[2] < 0
+                or type(u[3]) is not str):
             raise SwimDecodeError("%s: each of %s must be [status (%s), node, incarnation >= 0, by], "
                                   "got %r" % (kind, field, "/".join(STATUSES), u))
-        out.append(Update(u[0], u[1], u[2], u[3]))
-    return tuple(out)
+    return tuple([_new_update(Update, u) for u in v])     # the length is checked above
