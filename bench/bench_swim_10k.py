@@ -51,17 +51,14 @@ class BigNet(SwimNet):
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.log = DownViews()
-        self.canon: dict = {}
 
     def _carry(self, msg):
-        """Through the codec as on a wire, then each update swapped for the one equal copy: on
-        real hosts each agent holds its own, here 10,000 queues of 10,000 copies would not fit."""
+        """Through the codec as on a wire, then the sender's own update objects in place of the
+        decoded copies: each update is then one object however many queues hold it. On real
+        hosts each agent holds its own copy; here 10,000 queues of 10,000 copies would not fit."""
         m = super()._carry(msg)
-        if not m.updates:
-            return m
-        canon = self.canon
-        # m is the decoder's fresh object, seen by nobody yet: set in place, not copied.
-        object.__setattr__(m, "updates", tuple([canon.get(u) or canon.setdefault(u, u) for u in m.updates]))
+        if m.updates and m.updates == msg.updates:
+            object.__setattr__(m, "updates", msg.updates)   # m is the decoder's, seen by no one yet
         return m
 
     def restart(self, node: str) -> None:
