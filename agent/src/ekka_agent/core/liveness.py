@@ -194,7 +194,9 @@ class SwimDetector:
         """Membership's other members now (up: learnt from a running cluster, not from disk)."""
         self.others = frozenset(others)
         self.legacy.only &= self.others
-        self.lv.members(self.others - self.legacy.only, now, up)
+        # One set shared with Liveness.known while no peer speaks only heartbeats (the usual
+        # case): a second copy of every member per node is what a large cluster cannot afford.
+        self.lv.members(self.others - self.legacy.only if self.legacy.only else self.others, now, up)
 
     def on_tick(self, now: float) -> None:
         self.lv.tick(now)
