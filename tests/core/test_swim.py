@@ -244,6 +244,59 @@ messages = st.one_of(
 )
 
 
+class QueueModel:
+    """The piggyback rules written the slow, obvious way: a list sorted on every take."""
+
+    def __init__(self, mult: int):
+        self.mult, self.entries, self.stamp = mult, {}, 0   # node -> [times sent, entered at, update]
+
+    def add(self, u):
+        self.stamp += 1
+        self.entries[u.node] = [0, self.stamp, u]
+
+    def drop(self, node):
+        self.entries.pop(node, None)
+
+    def take(self, count, n, first=None):
+        limit = self.mult * max(1, math.ceil(math.log10(n + 1)))
+        skip = first.node if first is not None else None
+        order = sorted((e[0], -e[1], node) for node, e in self.entries.items() if node != skip)
+        picked = order[:max(0, count - (first is not None))]
+        out = [first] if first is not None else []
+        for _, _, node in picked:
+            e = self.entries[node]
+            out.append(e[2])
+            if e[0] + 1 >= limit:
+                del self.entries[node]
+            else:
+                self.stamp += 1
+                e[0], e[1] = e[0] + 1, self.stamp
+        return tuple(out)
+
+
+queue_ops = st.lists(st.one_of(
+    st.tuples(st.just("add"), updates),
+    st.tuples(st.just("drop"), names),
+    st.tuples(st.just("take"), st.integers(1, 6), st.sampled_from([3, 10, 100, 5000]), st.one_of(st.none(), updates)),
+), max_size=80)
+
+
+@given(queue_ops)
+@settings(max_examples=300, deadline=None)
+def test_piggyback_queue_takes_what_the_rules_say(ops):
+    # Least sent first, newest first among equals, `first` leads and is not taken twice, a newer
+    # update replaces the older, each sent at most limit(n) times: the fast queue agrees with
+    # the model on every take, replaced records and compaction included.
+    fast, model = Broadcasts(2), QueueModel(2)
+    for op in ops:
+        if op[0] == "take":
+            assert fast.take(*op[1:]) == model.take(*op[1:]), op
+        else:
+            getattr(fast, op[0])(op[1])
+            getattr(model, op[0])(op[1])
+        assert len(fast) == len(model.entries)
+
+
 @given(messages)
 def test_codec_round_trip(msg):
     assert m.decode(m.encode(msg)) == msg

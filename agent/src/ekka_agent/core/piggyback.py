@@ -23,6 +23,7 @@ class Broadcasts:
         self.mult = retransmit_mult
         self._live: dict[str, list] = {}           # node -> its record [times sent, update]
         self._buckets: list[list] = []             # times sent -> records, newest last
+        self._held = 0                             # records in all buckets, replaced ones included
         self._limit_n, self._limit = -1, 0
 
     def __len__(self) -> int:
@@ -35,9 +36,9 @@ class Broadcasts:
 
     def add(self, u: Update) -> None:
         rec = self._live[u.node] = [0, u]
-        b = self._bucket(0)
-        b.append(rec)
-        if len(b) > 2 * len(self._live) + 64:
+        self._bucket(0).append(rec)
+        self._held += 1
+        if self._held > 2 * len(self._live) + 64:
             self._compact()
 
     def drop(self, node: str) -> None:
@@ -53,11 +54,12 @@ class Broadcasts:
         return self._limit
 
     def _compact(self) -> None:
-        """Replaced updates pile up in a bucket that is never emptied (news arriving faster than
+        """Replaced updates pile up in buckets that are never reached (news arriving faster than
         it is sent): drop their records, keeping the order of the live ones."""
         live = self._live
         for k, b in enumerate(self._buckets):
             self._buckets[k] = [r for r in b if live.get(r[1].node) is r]
+        self._held = sum(map(len, self._buckets))
 
     def take(self, count: int, n: int, first: Update | None = None) -> tuple:
         """Up to `count` updates for one message, least sent first, newest first among those
@@ -78,6 +80,7 @@ class Broadcasts:
                 rec = bucket.pop()
                 u = rec[1]
                 if live.get(u.node) is not rec:
+                    self._held -= 1
                     continue                    # replaced or dropped since it was queued
                 if u.node == skip:
                     held = rec                  # goes back where it was, ahead of older ones
@@ -85,6 +88,7 @@ class Broadcasts:
                 out.append(u)
                 if k + 1 >= limit:
                     del live[u.node]
+                    self._held -= 1
                 else:
                     rec[0] = k + 1
                     moved.append(rec)
