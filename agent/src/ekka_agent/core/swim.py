@@ -324,12 +324,7 @@ class Detector:
         for u in msg.table if isinstance(msg, Sync) else ():
             if witness or u.status == ALIVE or u.node == self.me:
                 self._apply(u, now, peer, accuse_only=True)
-        members = self.members
         for u in msg.updates:
-            if u.status == ALIVE:
-                m = members.get(u.node)
-                if m is not None and u.incarnation <= m.inc:
-                    continue    # news we have: most of what rides on messages, so checked first
             if witness or u.status == ALIVE or u.node == self.me:
                 self._apply(u, now, peer, accuse_only=recent and u.status == DEAD and u.by != u.node)
         if isinstance(msg, Ping):
