@@ -47,6 +47,7 @@ class SplitDetector(Component):
         self.stash: dict = {}           # epoch -> [(peer, kv message)] sent to us a moment early
         self.unsynced: set = set()      # up, hello done, but not sharing data: a heal is due
         self.hello_at = None
+        self.ask_at = None              # when to ask up peers whose epoch we never heard (see _refresh)
         self.report_at = None
         self.down_report: set = set()
         self.down_report_at = None
@@ -224,6 +225,16 @@ class SplitDetector(Component):
                 self.unsynced.add(p)
             else:
                 self.unsynced.discard(p)
+                if up and self.ep is not None and self.peer_ep.get(p) is None and self.ask_at is None:
+                    # It had no epoch when it said hello (it had just joined); the heal_ep that
+                    # tells us the one it took can be lost, and nothing else would say it again.
+                    self.ask_at = self.ctx.now + HELLO_RETRY
+
+    def _epochless(self) -> list:
+        """Up peers, hello done, whose data epoch we have not heard while we have ours."""
+        if self.ep is None:
+            return []
+        return sorted(p for p in self.m.up & self.decided if self.peer_ep.get(p) is None)
 
     def adopt(self, ep, now: float, healed: bool = True, plan=(), losers=(), coordinator=None,
               resync: bool = False) -> None:
@@ -271,7 +282,7 @@ class SplitDetector(Component):
 
     # ---------- time ----------
     def next_deadline(self):
-        ds = [self.hello_at, self.down_report_at]
+        ds = [self.hello_at, self.ask_at, self.down_report_at]
         if self.unsynced and self.report_at is not None:
             ds.append(self.report_at)
         ds = [d for d in ds if d is not None]
@@ -287,6 +298,11 @@ class SplitDetector(Component):
                     del self.req[p]
             if self.req:
                 self.hello_at = now + HELLO_RETRY
+        if self.ask_at is not None and now >= self.ask_at:
+            waiting = self._epochless()
+            for p in waiting:
+                self.ctx.send(p, HealEpoch(self.ep, ask=True))
+            self.ask_at = now + HELLO_RETRY if waiting else None
         if self.unsynced and self.report_at is not None and now >= self.report_at:
             self.report_at = now + self.report_every
             self._report(now, split=True)
