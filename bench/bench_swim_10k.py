@@ -26,8 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as c  # noqa: E402
 
 from core.swim_loop import SwimNet  # noqa: E402  (tests/core, on the path through common)
-from ekka_agent.core.swim import Detector  # noqa: E402
-from ekka_agent.core.swim_events import Down, MemberAdded, Timer, Up  # noqa: E402
+from ekka_agent.core.swim_events import Down, Up  # noqa: E402
 
 
 class DownViews:
@@ -62,14 +61,8 @@ class BigNet(SwimNet):
         return m
 
     def restart(self, node: str) -> None:
-        """A restarted agent: a fresh detector that knows the members (from disk) and holds them
-        all down until they answer."""
-        self.crashed.pop(node, None)
-        self.nodes[node] = Detector(node, None, random.Random(self.rng.getrandbits(64)))
         self.log.held[node] = set(n for n in self.names if n != node)
-        self.timer_at[node] = None
-        self._handle(node, MemberAdded(tuple(self.names), up=False))
-        self._handle(node, Timer())
+        super().restart(node)
 
     def not_converged(self) -> int:
         """Pairs (observer, member) where a live observer holds a member down."""

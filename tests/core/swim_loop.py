@@ -20,6 +20,7 @@ from ekka_agent.core.swim_events import (ConnectionReset, Down, Indirect, Member
 class SwimNet:
     def __init__(self, n: int, seed: int, settings=None, delay: float = 0.001, jitter: float = 0.0005):
         self.rng = random.Random(seed)
+        self.settings = settings
         self.names = ["n%04d" % i for i in range(n)]
         self.nodes = {nm: Detector(nm, settings, random.Random(self.rng.getrandbits(64)))
                       for nm in self.names}
@@ -51,6 +52,15 @@ class SwimNet:
         self.paused.discard(node)
         for ev in self.held.pop(node, []):
             self._handle(node, ev)
+        self._handle(node, Timer())
+
+    def restart(self, node: str) -> None:
+        """A crashed node starts again: a fresh detector that knows the members (restored from
+        disk) and holds them all down until it hears from them."""
+        self.crashed.pop(node, None)
+        self.nodes[node] = Detector(node, self.settings, random.Random(self.rng.getrandbits(64)))
+        self.timer_at[node] = None
+        self._handle(node, MemberAdded(tuple(self.names), up=False))
         self._handle(node, Timer())
 
     def partition(self, *sides) -> None:

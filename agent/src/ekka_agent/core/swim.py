@@ -35,6 +35,9 @@ class Member(NamedTuple):
 
 
 ALIVE_0 = Member(ALIVE, 0)
+# `since` of a member restored from disk and not heard from yet: down for us, but no verdict of
+# ours or anyone's, so there is nothing for it to refute (see _heard).
+UNHEARD = -1e18
 _SHARED: dict = {}
 
 
@@ -79,6 +82,7 @@ class Detector:
         self.next_gossip = None
         self.next_dead_probe = None
         self.next_sync = None
+        self.ask_table_at = 0.0               # when a restored member's answer may ask a table again
         self.dead: set[str] = set()           # members held dead (few, usually none)
         self.back_at: dict[str, float] = {}   # member -> when it came back from dead (see _received)
         self.indirect_only: dict[str, int] = {}  # member -> probes in a row it answered only through others
@@ -128,9 +132,7 @@ class Detector:
         if isinstance(event, Received):
             self._received(event.peer, event.msg, now)
         elif isinstance(event, Contact):
-            m = self.members.get(event.peer)
-            if m is not None and m.status != ALIVE:
-                self._tell(event.peer, m, now)
+            self._contact(event.peer, now)
         elif isinstance(event, ConnectionReset):
             m = self.members.get(event.peer)
             if m and m.status != DEAD:
@@ -194,11 +196,11 @@ class Detector:
     def _add(self, nodes, up: bool, now: float) -> None:
         new = [n for n in dict.fromkeys(nodes) if n != self.me and n not in self.members]
         for node in new:
-            self.members[node] = ALIVE_0 if up else Member(DEAD, 0, -1e18)
+            self.members[node] = ALIVE_0 if up else Member(DEAD, 0, UNHEARD)
             if len(new) <= 8:
                 self.order.insert(self.rng.randint(0, len(self.order)), node)
             if not up:
-                # Restored, not heard from yet: one ping now; its answer makes it refute our "dead".
+                # Restored, not heard from yet: one ping now; its answer brings it up (_heard).
                 self.dead.add(node)
                 self._ping(node, now)
         if len(new) > 8:
@@ -343,9 +345,29 @@ class Detector:
                 self.probe.nacks += 1
         elif isinstance(msg, Sync) and not msg.reply:
             self._send(peer, Sync, now, table=self._table(), reply=True)
+        self._contact(peer, now)
+
+    def _contact(self, peer: str, now: float) -> None:
         m = self.members.get(peer)
-        if m is not None and m.status != ALIVE:
+        if m is None or m.status == ALIVE:
+            return
+        if m.since == UNHEARD:
+            self._heard(peer, now)
+        else:
             self._tell(peer, m, now)
+
+    def _heard(self, peer: str, now: float) -> None:
+        """A member restored from disk talks to us: it is up. Telling it that we hold it dead
+        would make it refute, news for the whole cluster, and after a restart every member
+        would: N refutations each spread to N nodes. Nobody declared it dead, so it is simply up
+        (at incarnation 0 until newer news); its table brings who else is up and at which
+        incarnation, one table instead of an answer from each member."""
+        self.members[peer] = ALIVE_0
+        self.dead.discard(peer)
+        self.out.append(Up(peer))
+        if now >= self.ask_table_at:
+            self.ask_table_at = now + self.s.probe_interval
+            self._send(peer, Sync, now, table=self._table(), reply=False)
 
     def _on_ack(self, seq: int, now: float, peer: str) -> None:
         p = self.probe
@@ -369,7 +391,7 @@ class Detector:
 
     def _charge(self, node: str) -> Update | None:
         m = self.members.get(node)
-        if m is None or m.status == ALIVE:
+        if m is None or m.status == ALIVE or m.since == UNHEARD:
             return None
         return self.bc.about(node) or Update(m.status, node, m.inc, self.me)
 
@@ -407,16 +429,21 @@ class Detector:
 
     def _alive(self, u: Update, now: float) -> None:
         m = self.members.get(u.node)
-        if m is None or u.incarnation <= m.inc:
+        if m is None:
+            return
+        fresh = u.incarnation > m.inc
+        if not fresh and m.since != UNHEARD:
             return
         was = m.status
         self.members[u.node] = member(ALIVE, u.incarnation)
         self.dead.discard(u.node)
         self.suspicions.pop(u.node, None)
         self.told.pop(u.node, None)
-        self._broadcast(u, now)
+        if fresh:
+            self._broadcast(u, now)     # old news is news only to the restored, who ask a table
         if was == DEAD:
-            self.back_at[u.node] = now
+            if m.since != UNHEARD:
+                self.back_at[u.node] = now
             self.out.append(Up(u.node))
 
     def _suspect(self, node: str, inc: int, by: str, now: float) -> None:
@@ -444,7 +471,11 @@ class Detector:
 
     def _dead(self, node: str, inc: int, by: str, now: float, reason: str | None) -> None:
         m = self.members.get(node)
-        if m is None or inc < m.inc or m.status == DEAD:
+        if m is None or inc < m.inc:
+            return
+        if m.status == DEAD:
+            if m.since == UNHEARD:
+                self.members[node] = Member(DEAD, inc, now)  # a verdict now: it must refute it
             return
         self.members[node] = Member(DEAD, inc, now)
         self.dead.add(node)
@@ -501,7 +532,7 @@ class Detector:
         return out + self.rng.sample(rest, min(k - len(out), len(rest)))
 
     def _table(self) -> tuple:
-        t = [Update(m.status, n, m.inc, self.me) for n, m in sorted(self.members.items())]
+        t = [Update(m.status, n, m.inc, self.me) for n, m in sorted(self.members.items()) if m.since != UNHEARD]
         return tuple(t) + (Update(ALIVE, self.me, self.inc, self.me),)
 
     def _send(self, peer: str, cls, now: float, first: Update | None = None, **fields) -> None:
