@@ -11,6 +11,12 @@ Kept from the full mesh: a reset connection is a crash, declared dead at once; a
 talks to us while we hold it dead is told so, refutes, and is up again at once; members we hold
 dead are pinged now and then, so a healed partition or a restarted node is found again.
 
+A refutation is news for every node, so after a heal or a restart it is asked only of the members
+that the cluster holds dead. A node that finds itself declared dead (it was the one cut off or
+paused) doubts what it declared dead meanwhile, and a restarted node has declared nothing about
+the members it restored: those come up again when they talk to it, or from one member's table,
+without refuting (_cut_off, _heard).
+
 The member list itself belongs to membership: this module decides only who is up.
 """
 from __future__ import annotations
@@ -82,7 +88,10 @@ class Detector:
         self.next_gossip = None
         self.next_dead_probe = None
         self.next_sync = None
-        self.ask_table_at = 0.0               # when a restored member's answer may ask a table again
+        self.sync_from = 0.0                  # when the wait for next_sync began
+        self.ask_table_at = 0.0               # when we may ask a member for its table again
+        self.asked: dict[str, float] = {}     # members asked for their table, not answered yet
+        self.doubt = (-math.inf, -math.inf)   # our verdicts before [0] are doubted until [1]
         self.dead: set[str] = set()           # members held dead (few, usually none)
         self.back_at: dict[str, float] = {}   # member -> when it came back from dead (see _received)
         self.indirect_only: dict[str, int] = {}  # member -> probes in a row it answered only through others
@@ -158,6 +167,7 @@ class Detector:
             return      # no timer due: most events are messages between two deadlines
         if self.next_probe is None:
             self.next_probe = now
+            self.sync_from = now
             self.next_sync = now + self._sync_every()
         p = self.probe
         if p and not p.acked and not p.indirect and now >= p.direct_until:
@@ -209,6 +219,10 @@ class Detector:
             self.pos = 0
         if new and not up:
             self._arm_dead_probe(now)
+        if new and self.next_sync is not None:
+            # The wait is the one for the size we have now: scheduled while we were alone, the
+            # first push-pull of every node of a large cluster would come 30 s after its start.
+            self.next_sync = self.sync_from + self._sync_every()
 
     def _remove(self, node: str) -> None:
         self.back_at.pop(node, None)
@@ -224,6 +238,7 @@ class Detector:
         self.bc.drop(node)
         self.told.pop(node, None)
         self.refuted_to.pop(node, None)
+        self.asked.pop(node, None)
         if self.probe and self.probe.target == node:
             self.probe = None
 
@@ -250,7 +265,7 @@ class Detector:
             return
         self.seq += 1
         self.probe = Probe(target, self.seq, now + self.aw.scale(self.s.probe_timeout))
-        first = self._charge(target)   # the buddy rule: a suspect hears it on the probe
+        first = self._charge(target, now)   # the buddy rule: a suspect hears it on the probe
         self._send(target, Ping, now, first=first, seq=self.seq, target=target)
 
     def _next_target(self) -> str | None:
@@ -297,7 +312,7 @@ class Detector:
 
     def _ping(self, node: str, now: float) -> None:
         self.seq += 1
-        self._send(node, Ping, now, first=self._charge(node), seq=self.seq, target=node)
+        self._send(node, Ping, now, first=self._charge(node, now), seq=self.seq, target=node)
 
     def _arm_dead_probe(self, now: float) -> None:
         if self.next_dead_probe is None:
@@ -321,7 +336,8 @@ class Detector:
         # off (its gossip retransmits them): those count as accusations, which a live member
         # refutes, never as deaths. Taken as deaths, they would mark down a member we were
         # talking to all along, and autoheal would see a partition where there was none.
-        witness = peer not in self.dead
+        witness = peer not in self.dead and not (isinstance(msg, Sync) and msg.reply
+                                                 and self.asked.pop(peer, None) is not None)
         recent = now - self.back_at.get(peer, -1e18) < self._stale_window()
         for u in msg.table if isinstance(msg, Sync) else ():
             if witness or u.status == ALIVE or u.node == self.me:
@@ -344,30 +360,38 @@ class Detector:
             if self.probe and self.probe.seq == msg.seq:
                 self.probe.nacks += 1
         elif isinstance(msg, Sync) and not msg.reply:
-            self._send(peer, Sync, now, table=self._table(), reply=True)
+            self._send(peer, Sync, now, table=self._table(now), reply=True)
         self._contact(peer, now)
 
     def _contact(self, peer: str, now: float) -> None:
         m = self.members.get(peer)
         if m is None or m.status == ALIVE:
             return
-        if m.since == UNHEARD:
+        if m.status == DEAD and self._doubted(m, now):
             self._heard(peer, now)
         else:
             self._tell(peer, m, now)
 
     def _heard(self, peer: str, now: float) -> None:
-        """A member restored from disk talks to us: it is up. Telling it that we hold it dead
-        would make it refute, news for the whole cluster, and after a restart every member
-        would: N refutations each spread to N nodes. Nobody declared it dead, so it is simply up
-        (at incarnation 0 until newer news); its table brings who else is up and at which
-        incarnation, one table instead of an answer from each member."""
-        self.members[peer] = ALIVE_0
+        """A member we hold dead on a doubted verdict talks to us: it is up. Telling it that we
+        hold it dead would make it refute, news for the whole cluster; after a restart (members
+        restored from disk) or a heal every member would: N refutations each spread to N nodes.
+        It is simply up, at the incarnation we knew until newer news; its table brings who else
+        is up and at which incarnation, one table instead of an answer from each member."""
+        self.members[peer] = member(ALIVE, self.members[peer].inc)
         self.dead.discard(peer)
+        self.bc.drop(peer)
+        self.back_at[peer] = now    # it was on the other side: its deaths are accusations (_received)
         self.out.append(Up(peer))
+        self._ask_table(peer, now)
+
+    def _ask_table(self, peer: str, now: float) -> None:
+        """Who is up, from one member: we bring only our own entry (our verdicts are what we
+        doubt), and of its answer we take only who is up (see _received)."""
         if now >= self.ask_table_at:
             self.ask_table_at = now + self.s.probe_interval
-            self._send(peer, Sync, now, table=self._table(), reply=False)
+            self.asked[peer] = now
+            self._send(peer, Sync, now, table=(Update(ALIVE, self.me, self.inc, self.me),), reply=False)
 
     def _on_ack(self, seq: int, now: float, peer: str) -> None:
         p = self.probe
@@ -389,9 +413,9 @@ class Detector:
         self.told[peer] = now
         self._send(peer, Gossip, now, first=Update(m.status, peer, m.inc, self.me))
 
-    def _charge(self, node: str) -> Update | None:
+    def _charge(self, node: str, now: float) -> Update | None:
         m = self.members.get(node)
-        if m is None or m.status == ALIVE or m.since == UNHEARD:
+        if m is None or m.status == ALIVE or (m.status == DEAD and self._doubted(m, now)):
             return None
         return self.bc.about(node) or Update(m.status, node, m.inc, self.me)
 
@@ -420,6 +444,8 @@ class Detector:
             self.inc = u.incarnation + 1
             self.aw.apply(1)
             self._broadcast(Update(ALIVE, self.me, self.inc, self.me), now)
+            if u.status == DEAD and u.by != self.me:
+                self._cut_off(now)
         # Straight back to whoever brought it and whoever accused us: they hold the timer.
         mine = Update(ALIVE, self.me, self.inc, self.me)
         for p in sorted({peer, u.by}):
@@ -427,12 +453,33 @@ class Detector:
                 self.refuted_to[p] = now
                 self._send(p, Gossip, now, first=mine)
 
+    def _cut_off(self, now: float) -> None:
+        """Others declared us dead: we were cut off from them (a partition, a pause), so what we
+        held dead or suspect meanwhile is more likely what we could not reach than what failed.
+        For a while those verdicts are doubted (_doubted): a member we hold dead that talks to us
+        is up again without being told to refute, and a table shows who else is up. Standing by
+        them would make every member we held dead refute, news for the whole cluster, when only
+        our side of the cut held it down. Our news of them goes no further, our suspicions end."""
+        self.doubt = (now, now + self._stale_window())
+        for node in self.dead:
+            self.bc.drop(node)
+        for node in self.suspicions:
+            self.members[node] = member(ALIVE, self.members[node].inc)
+            self.bc.drop(node)
+        self.suspicions.clear()
+
+    def _doubted(self, m: Member, now: float) -> bool:
+        """A dead member's verdict that we do not stand by: none was given (restored from disk),
+        or it was ours from before we were found cut off."""
+        return m.since == UNHEARD or (m.since <= self.doubt[0] and now < self.doubt[1])
+
     def _alive(self, u: Update, now: float) -> None:
         m = self.members.get(u.node)
         if m is None:
             return
         fresh = u.incarnation > m.inc
-        if not fresh and m.since != UNHEARD:
+        doubted = m.status == DEAD and self._doubted(m, now)
+        if not fresh and not (doubted and u.incarnation == m.inc):
             return
         was = m.status
         self.members[u.node] = member(ALIVE, u.incarnation)
@@ -440,10 +487,9 @@ class Detector:
         self.suspicions.pop(u.node, None)
         self.told.pop(u.node, None)
         if fresh:
-            self._broadcast(u, now)     # old news is news only to the restored, who ask a table
+            self._broadcast(u, now)     # old news is news only to a doubter, who asks a table
         if was == DEAD:
-            if m.since != UNHEARD:
-                self.back_at[u.node] = now
+            self.back_at[u.node] = now
             self.out.append(Up(u.node))
 
     def _suspect(self, node: str, inc: int, by: str, now: float) -> None:
@@ -514,9 +560,10 @@ class Detector:
         return self.s.sync_interval * (1 + extra)
 
     def _sync(self, now: float) -> None:
+        self.sync_from = now
         self.next_sync = now + self._sync_every()
         for p in self.pick(1, lambda n: self.members[n].status == ALIVE):
-            self._send(p, Sync, now, table=self._table(), reply=False)
+            self._send(p, Sync, now, table=self._table(now), reply=False)
 
     def pick(self, k: int, ok) -> list:
         """Up to k distinct random members passing ok(): a few random draws first (cheap with a
@@ -531,8 +578,9 @@ class Detector:
         rest = [n for n in order if n not in out and ok(n)]
         return out + self.rng.sample(rest, min(k - len(out), len(rest)))
 
-    def _table(self) -> tuple:
-        t = [Update(m.status, n, m.inc, self.me) for n, m in sorted(self.members.items()) if m.since != UNHEARD]
+    def _table(self, now: float) -> tuple:
+        t = [Update(m.status, n, m.inc, self.me) for n, m in sorted(self.members.items())
+             if m.status != DEAD or not self._doubted(m, now)]
         return tuple(t) + (Update(ALIVE, self.me, self.inc, self.me),)
 
     def _send(self, peer: str, cls, now: float, first: Update | None = None, **fields) -> None:
