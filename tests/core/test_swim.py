@@ -114,6 +114,19 @@ def test_alive_with_higher_incarnation_clears_suspicion_and_brings_dead_back():
     assert Up("c") in out
 
 
+def test_a_member_added_mid_round_is_probed_in_that_round():
+    d = detector(members=[f"p{i}" for i in range(7)])
+    t, targets = d.next_deadline(), []
+    for k in range(8):
+        if k == 3:
+            d.handle(MemberAdded(("p7",)), t - 0.1)
+        (ping,) = sends(d.handle(Timer(), t), m.Ping)
+        targets.append(ping.peer)
+        d.handle(Received(ping.peer, m.Ack(ping.msg.seq)), t + 0.01)
+        t += 0.5
+    assert sorted(targets) == [f"p{i}" for i in range(8)]
+
+
 def test_a_member_held_dead_that_talks_to_us_is_told():
     d = detector()
     d.handle(ConnectionReset("c"), 0.0)
@@ -427,7 +440,7 @@ def test_a_restarted_node_hears_the_members_without_making_them_refute():
     print("restart: all up both ways after %.2f s (virtual)" % (net.now - t1))
 
 
-def test_an_island_that_was_cut_off_withdraws_its_verdicts_instead_of_making_everyone_refute():
+def test_an_island_that_was_cut_off_doubts_its_verdicts_instead_of_making_everyone_refute():
     # Three members cut off from 57 hold many of the 57 dead, and the 57 hold the three dead.
     # After the heal the three must refute (everyone holds them dead), but the 57 need not:
     # only the island held them down. Told they were declared dead, the islanders take them up

@@ -44,6 +44,7 @@ ALIVE_0 = Member(ALIVE, 0)
 # `since` of a member restored from disk and not heard from yet: down for us, but no verdict of
 # ours or anyone's, so there is nothing for it to refute (see _heard).
 UNHEARD = -1e18
+RESTORE_PINGS = 32     # members pinged at once when restored from disk (the rest come by table)
 _SHARED: dict = {}
 
 
@@ -80,6 +81,7 @@ class Detector:
         self.probe: Probe | None = None
         self.relays: dict[int, list] = {}     # our seq -> [requester, their seq, nack at, forget at]
         self.suspicions: dict[str, Suspicion] = {}
+        self.sus_min = None                   # no suspicion ends before this (_compute_deadline)
         self.bc = Broadcasts(self.s.retransmit_mult)
         self.aw = Awareness(self.s.max_awareness)
         self.told: dict[str, float] = {}      # last time a member we hold dead/suspect was told
@@ -117,8 +119,8 @@ class Detector:
     def next_deadline(self) -> float | None:
         return self.deadline
 
-    def _compute_deadline(self) -> float | None:
-        # After every event: a plain loop, no lists (relays and suspicions are usually none).
+    def _compute_deadline(self, now: float) -> float | None:
+        # After every event: a plain loop, no lists (relays are usually none).
         d = self.next_probe
         for t in (self.next_gossip, self.next_dead_probe, self.next_sync):
             if t is not None and (d is None or t < d):
@@ -130,10 +132,21 @@ class Detector:
             for t in (r[2], r[3]):
                 if t is not None and (d is None or t < d):
                     d = t
-        for sus in self.suspicions.values():
-            if d is None or sus.deadline < d:
-                d = sus.deadline
+        if self.suspicions:
+            # A heal leaves a few dozen suspicions in every table; their earliest deadline is
+            # kept (lowered when one is added or confirmed, never raised): one that ended or
+            # was postponed leaves it early, which costs a wake-up with nothing due, then this.
+            if self.sus_min is None or self.sus_min <= now:
+                self.sus_min = min(sus.deadline for sus in self.suspicions.values())
+            if d is None or self.sus_min < d:
+                d = self.sus_min
+        else:
+            self.sus_min = None
         return d
+
+    def _suspicion_at(self, t: float) -> None:
+        if self.sus_min is None or t < self.sus_min:
+            self.sus_min = t
 
     # ---------- driving ----------
     def handle(self, event, now: float) -> list:
@@ -156,7 +169,7 @@ class Detector:
             for p, m in sorted(self.members.items()):
                 if m.status != DEAD:
                     self.out.append(SendTo(p, Gossip(bye)))
-        self.deadline = self.expected_by = self._compute_deadline()
+        self.deadline = self.expected_by = self._compute_deadline(now)
         out, self.out = self.out, []
         return out
 
@@ -205,19 +218,15 @@ class Detector:
     # ---------- members ----------
     def _add(self, nodes, up: bool, now: float) -> None:
         new = [n for n in dict.fromkeys(nodes) if n != self.me and n not in self.members]
-        for node in new:
-            self.members[node] = ALIVE_0 if up else Member(DEAD, 0, UNHEARD)
-            if len(new) <= 8:
-                self.order.insert(self.rng.randint(0, len(self.order)), node)
-            if not up:
-                # Restored, not heard from yet: one ping now; its answer brings it up (_heard).
-                self.dead.add(node)
-                self._ping(node, now)
-        if len(new) > 8:
-            self.order += new
-            self.rng.shuffle(self.order)
-            self.pos = 0
+        self.members.update(dict.fromkeys(new, ALIVE_0 if up else Member(DEAD, 0, UNHEARD)))
+        self.order += new       # drawn in a random place of this round (_next_target)
         if new and not up:
+            self.dead.update(new)
+            # Restored, not heard from yet: a ping now to each of a few; one answer brings that
+            # member up and its table the others (_heard). A ping to each of ten thousand would
+            # bring ten thousand answers, and as many "you were dead" and our replies to them.
+            for node in new if len(new) <= RESTORE_PINGS else self.rng.sample(new, RESTORE_PINGS):
+                self._ping(node, now)
             self._arm_dead_probe(now)
         if new and self.next_sync is not None:
             # The wait is the one for the size we have now: scheduled while we were alone, the
@@ -269,13 +278,18 @@ class Detector:
         self._send(target, Ping, now, first=first, seq=self.seq, target=target)
 
     def _next_target(self) -> str | None:
-        for _ in range(len(self.order) + 1):
-            if self.pos >= len(self.order):
-                self.rng.shuffle(self.order)
+        """Each member once per round, in a random order: a shuffle done as the round goes (each
+        next one drawn from those not probed yet in it), so members added mid-round are probed
+        in it, and ten thousand members cost no shuffle of ten thousand at the start."""
+        order = self.order
+        for _ in range(len(order) + 1):
+            if self.pos >= len(order):
                 self.pos = 0
-                if not self.order:
+                if not order:
                     return None
-            node = self.order[self.pos]
+            i, j = self.pos, self.rng.randrange(self.pos, len(order))
+            order[i], order[j] = order[j], order[i]
+            node = order[i]
             self.pos += 1
             if self.members[node].status != DEAD:
                 return node
@@ -499,6 +513,7 @@ class Detector:
         if m.status == SUSPECT:
             self.members[node] = member(SUSPECT, inc)
             if self.suspicions[node].confirm(by):
+                self._suspicion_at(self.suspicions[node].deadline)
                 self._broadcast(Update(SUSPECT, node, inc, by), now)
             return
         self.members[node] = member(SUSPECT, inc)
@@ -509,6 +524,7 @@ class Detector:
         alive = self.n() - len(self.dead)
         k = min(self.s.suspicion_confirmations, max(0, alive - 2))
         self.suspicions[node] = Suspicion(by, k, lo, hi, now)
+        self._suspicion_at(self.suspicions[node].deadline)
         self._broadcast(Update(SUSPECT, node, inc, by), now)
         # Straight to the suspect too: a node that was merely slow refutes at once instead of
         # waiting for the gossip to reach it by chance (one message per suspicion).
