@@ -387,7 +387,7 @@ class Detector:
         m = self.members.get(peer)
         if m is None or m.status == ALIVE:
             return
-        if m.status == DEAD and self._doubted(m, now):
+        if self._doubted(m, now):
             self._heard(peer, now)
         else:
             self._tell(peer, m, now)
@@ -435,7 +435,7 @@ class Detector:
 
     def _charge(self, node: str, now: float) -> Update | None:
         m = self.members.get(node)
-        if m is None or m.status == ALIVE or (m.status == DEAD and self._doubted(m, now)):
+        if m is None or m.status == ALIVE or self._doubted(m, now):
             return None
         return self.bc.about(node) or Update(m.status, node, m.inc, self.me)
 
@@ -489,16 +489,16 @@ class Detector:
         self.suspicions.clear()
 
     def _doubted(self, m: Member, now: float) -> bool:
-        """A dead member's verdict that we do not stand by: none was given (restored from disk),
+        """Held dead on a verdict that we do not stand by: none was given (restored from disk),
         or it was ours from before we were found cut off."""
-        return m.since == UNHEARD or (m.since <= self.doubt[0] and now < self.doubt[1])
+        return m.status == DEAD and (m.since == UNHEARD or (m.since <= self.doubt[0] and now < self.doubt[1]))
 
     def _alive(self, u: Update, now: float) -> None:
         m = self.members.get(u.node)
         if m is None:
             return
         fresh = u.incarnation > m.inc
-        doubted = m.status == DEAD and self._doubted(m, now)
+        doubted = self._doubted(m, now)
         if not fresh and not (doubted and u.incarnation == m.inc):
             return
         was = m.status
@@ -602,7 +602,7 @@ class Detector:
 
     def _table(self, now: float) -> tuple:
         t = [Update(m.status, n, m.inc, self.me) for n, m in sorted(self.members.items())
-             if m.status != DEAD or not self._doubted(m, now)]
+             if not self._doubted(m, now)]
         return tuple(t) + (Update(ALIVE, self.me, self.inc, self.me),)
 
     def _send(self, peer: str, cls, now: float, first: Update | None = None, **fields) -> None:
