@@ -22,15 +22,19 @@ NOT_USED = {
     "multicast discovery": ["ekka_agent.discovery.mcast"],
     "the package's metadata (the version is a constant)": ["importlib.metadata", "email", "zipfile"],
     "test-only parsers": ["yaml"],
+    # asyncio imports ssl, hashlib libcrypto: kept out before asyncio loads (openssl_use.py)
+    "OpenSSL (TLS, HTTP, etcd, Kubernetes)": ["ssl", "_ssl", "_hashlib"],
 }
 
 STATIC_NODE = r"""
 import json, sys
 from ekka_agent.cli import agent           # the entry module `ekka-agent run` starts from
-from ekka_agent.sim.agents import AgentSim
+from ekka_agent.openssl_use import leave_out_openssl
 
 A, B = "ekka1@10.0.0.1", "ekka2@10.0.0.2"
 OPTIONS = {"cluster.discovery_strategy": "static", "cluster.static.seeds": [A, B]}
+assert leave_out_openssl(OPTIONS)          # as `ekka-agent run` does before it imports asyncio
+from ekka_agent.sim.agents import AgentSim
 
 async def scenario(sim):
     await sim.start(A)
@@ -40,7 +44,7 @@ async def scenario(sim):
     assert await sim.wait_until(formed, timeout=60), "no cluster of two"
 
 AgentSim.run(scenario, sys.argv[1], seed=1, options=OPTIONS)
-print(json.dumps(sorted(sys.modules)))
+print(json.dumps(sorted(m for m, mod in sys.modules.items() if mod is not None)))
 """
 
 
@@ -53,3 +57,14 @@ def test_a_static_node_without_tls_or_http_loads_no_unused_feature(tmp_path):
              for feature, prefixes in NOT_USED.items()}
     assert {f: ms for f, ms in found.items() if ms} == {}
     assert "ekka_agent.discovery.static" in loaded     # the check sees what the node did load
+
+
+def test_openssl_is_loaded_for_every_key_that_speaks_tls_or_https():
+    from ekka_agent.openssl_use import needs_openssl
+    static = {"cluster.discovery_strategy": "static", "cluster.proto_dist": "inet_tcp", "http.listen": None}
+    assert not needs_openssl(static)
+    for change in ({"cluster.proto_dist": "inet_tls"}, {"http.listen": ("127.0.0.1", 8081)},
+                   {"cluster.discovery_strategy": "etcd"}, {"cluster.discovery_strategy": "k8s"},
+                   {"cluster.etcd.server": ["http://10.0.0.9:2379"]},
+                   {"cluster.locks.etcd.server": ["http://10.0.0.9:2379"]}):
+        assert needs_openssl(dict(static, **change)), change

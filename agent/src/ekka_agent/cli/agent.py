@@ -34,9 +34,11 @@ def main(argv=None) -> int:
 
 
 def run(a) -> int:
+    cfg = load_or_exit(a.config, "ekka-agent")
+    from ..openssl_use import leave_out_openssl
+    leave_out_openssl(cfg)      # before asyncio, which imports ssl
     import asyncio
     import logging
-    cfg = load_or_exit(a.config, "ekka-agent")
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s [" + cfg["node.name"] + "] %(name)s: %(message)s")
     from ..runtime.agent import Agent, StartupError

@@ -16,7 +16,6 @@ import asyncio
 import hmac
 import json
 import logging
-import ssl
 
 from .. import health
 from .extras import Extra
@@ -72,8 +71,8 @@ class HttpEndpoint(Extra):
     async def _client(self, reader, writer) -> None:
         try:
             code, headers, body = await asyncio.wait_for(self._request(reader), READ_TIMEOUT * 2)
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
-                ValueError, ssl.SSLError):
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError,
+                ValueError):      # OSError: ssl.SSLError among others (ssl is imported only for HTTPS)
             writer.close()
             return
         head = ["HTTP/1.1 %d %s" % (code, _REASONS.get(code, "Error")), "Content-Length: %d" % len(body),
@@ -81,7 +80,7 @@ class HttpEndpoint(Extra):
         try:
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
             await writer.drain()
-        except (ConnectionError, ssl.SSLError):
+        except OSError:
             pass
         finally:
             writer.close()
@@ -159,6 +158,7 @@ def _context(cfg):
     key = cfg["http.ssl.keyfile"] or cfg["cluster.ssl.keyfile"]
     if not cert or not key:
         raise ValueError("set http.ssl.certfile and http.ssl.keyfile, or the cluster's (cluster.ssl.*)")
+    import ssl
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     return ctx

@@ -7,13 +7,12 @@ server-name callback runs for every client hello, with or without a name). Open 
 keep the certificate they started with."""
 from __future__ import annotations
 
-import ssl
-
 
 def contexts(cfg):
     """(server_ctx, client_ctx), or (None, None) without TLS."""
     if cfg["cluster.proto_dist"] != "inet_tls":
         return None, None
+    import ssl      # here: a node without TLS runs without OpenSSL (openssl_use.py)
     verify = cfg["cluster.ssl.verify"] == "verify_peer"
     ca, cert, key = cfg["cluster.ssl.cacertfile"], cfg["cluster.ssl.certfile"], cfg["cluster.ssl.keyfile"]
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from typing import Protocol
 
 from ..core import events as ev
@@ -22,7 +21,9 @@ from .proofs import Proofs
 log = logging.getLogger("ekka.transport")
 HANDSHAKE_MAX_FRAME = 4096
 DIALS_AT_ONCE = 8
-_NET_ERRORS = (OSError, asyncio.TimeoutError, Closed, FrameError, ssl.SSLError, asyncio.IncompleteReadError)
+# ssl.SSLError is an OSError: `ssl` itself is not imported here, a node without TLS runs without it
+# (openssl_use.py).
+_NET_ERRORS = (OSError, asyncio.TimeoutError, Closed, FrameError, asyncio.IncompleteReadError)
 
 
 class Conn:
