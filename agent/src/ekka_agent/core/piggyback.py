@@ -24,6 +24,7 @@ class Broadcasts:
         self._live: dict[str, list] = {}           # node -> its record [times sent, update]
         self._buckets: list[list] = []             # times sent -> records, newest last
         self._held = 0                             # records in all buckets, replaced ones included
+        self._low = 0                              # no record in the buckets below this one
         self._limit_n, self._limit = -1, 0
 
     def __len__(self) -> int:
@@ -37,6 +38,7 @@ class Broadcasts:
     def add(self, u: Update) -> None:
         rec = self._live[u.node] = [0, u]
         self._bucket(0).append(rec)
+        self._low = 0
         self._held += 1
         if self._held > 2 * len(self._live) + 64:
             self._compact()
@@ -71,10 +73,19 @@ class Broadcasts:
         skip = first.node if first is not None else None
         out = [first] if first is not None else []
         limit = self.limit(n)
+        buckets = self._buckets
+        while len(buckets) < limit:
+            buckets.append([])
+        # Buckets below _low are empty (news enters at 0, a record only moves up): after a
+        # burst most records are sent a few times already, and each message would otherwise
+        # step through the empty buckets first.
+        k = self._low
+        while k < len(buckets) and not buckets[k]:
+            k += 1
+        self._low = k
         moved = []
-        for k, bucket in enumerate(self._buckets):
-            if len(out) >= count:
-                break
+        while k < len(buckets) and len(out) < count:
+            bucket = buckets[k]
             held = None
             while bucket and len(out) < count:
                 rec = bucket.pop()
@@ -94,7 +105,8 @@ class Broadcasts:
                     moved.append(rec)
             if held is not None:
                 bucket.append(held)
+            k += 1
         # Moved after the scan, so an update is not taken twice for one message.
         for rec in moved:
-            self._bucket(rec[0]).append(rec)
+            buckets[rec[0]].append(rec)
         return tuple(out)
