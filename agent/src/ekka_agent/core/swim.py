@@ -498,8 +498,9 @@ class Detector:
         if m is None:
             return
         fresh = u.incarnation > m.inc
-        doubted = self._doubted(m, now)
-        if not fresh and not (doubted and u.incarnation == m.inc):
+        # Most news is old news (each update reaches a node many times): the doubt is weighed
+        # only for the one case it decides, the same incarnation as a verdict held.
+        if not fresh and not (u.incarnation == m.inc and self._doubted(m, now)):
             return
         was = m.status
         self.members[u.node] = member(ALIVE, u.incarnation)
@@ -517,7 +518,8 @@ class Detector:
         if m is None or inc < m.inc or m.status == DEAD:
             return
         if m.status == SUSPECT:
-            self.members[node] = member(SUSPECT, inc)
+            if inc != m.inc:
+                self.members[node] = member(SUSPECT, inc)
             if self.suspicions[node].confirm(by):
                 self._suspicion_at(self.suspicions[node].deadline)
                 self._broadcast(Update(SUSPECT, node, inc, by), now)
