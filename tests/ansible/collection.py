@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 # Never copied: development state, other engineers' test trees, the dev-only symlink loop.
-_SKIP_TOP = {".git", ".venv", ".demo", ".bench", ".pytest_cache", ".ansible", "bench", ".ci", "scripts"}
+_SKIP_TOP = {".git", ".venv", ".demo", ".bench", ".pytest_cache", ".hypothesis", ".ansible", "bench", ".ci", "scripts"}
 _SKIP_ANY = {"__pycache__", "build", "dist", ".pytest_cache"}
 
 
