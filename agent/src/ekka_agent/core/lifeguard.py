@@ -14,6 +14,8 @@ import math
 
 
 class Awareness:
+    __slots__ = ("max", "score")
+
     def __init__(self, max_score: int):
         self.max = max(1, max_score)
         self.score = 0
@@ -34,6 +36,7 @@ def suspicion_bounds(n: int, probe_interval: float, min_mult: float, max_mult: f
 
 class Suspicion:
     """One suspected member: who accused it, and when it is declared dead."""
+    __slots__ = ("accusers", "expected", "lo", "hi", "start", "deadline")
 
     def __init__(self, accuser: str, expected: int, lo: float, hi: float, start: float):
         self.accusers = {accuser}

@@ -19,6 +19,8 @@ class Broadcasts:
     and a replaced or dropped update is not searched out of its bucket: its record is no longer
     the one `_live` holds for its node, and is thrown away when it comes up."""
 
+    __slots__ = ("mult", "_live", "_buckets", "_held", "_low", "_limit_n", "_limit")
+
     def __init__(self, retransmit_mult: int):
         self.mult = retransmit_mult
         self._live: dict[str, list] = {}           # node -> its record [times sent, update]

@@ -69,6 +69,13 @@ class Probe:
 
 
 class Detector:
+    # Slots, not a dict per detector: a simulation holds ten thousand of them, and each event
+    # reads a dozen of these attributes of a detector no cache holds any more.
+    __slots__ = ("me", "s", "rng", "inc", "members", "order", "pos", "seq", "probe", "relays", "suspicions",
+                 "sus_min", "bc", "aw", "told", "refuted_to", "next_probe", "next_gossip", "next_dead_probe",
+                 "next_sync", "sync_from", "ask_table_at", "asked", "doubt", "dead", "back_at", "indirect_only",
+                 "dead_cursor", "deadline", "expected_by", "_stale_for", "leaving", "out")
+
     def __init__(self, me: str, settings: SwimSettings | None = None, rng: random.Random | None = None):
         self.me = me
         self.s = settings or SwimSettings()
