@@ -20,10 +20,12 @@ OPENSSL_MODULES = ("ssl", "_ssl", "_hashlib")
 
 def needs_openssl(cfg) -> bool:
     """cfg: the checked config (or any mapping with its keys)."""
+    from .core.lock_config import etcd_settings
+    from .strategies import DISCOVERY_OVER_HTTP
     return (cfg.get("cluster.proto_dist") == "inet_tls"
             or bool(cfg.get("http.listen"))                # HTTPS, and prometheus_client imports ssl
-            or cfg.get("cluster.discovery_strategy") in ("etcd", "k8s")
-            or bool(cfg.get("cluster.etcd.server") or cfg.get("cluster.locks.etcd.server")))
+            or cfg.get("cluster.discovery_strategy") in DISCOVERY_OVER_HTTP
+            or etcd_settings(cfg) is not None)             # the etcd lock strategy will run
 
 
 def leave_out_openssl(cfg) -> bool:

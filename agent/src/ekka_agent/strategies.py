@@ -8,3 +8,4 @@ LOCK_STRATEGIES = ("local", "leader", "quorum", "all", "etcd")
 DISCOVERY_STRATEGIES = ("manual", "static", "mcast", "dns", "etcd", "k8s")
 DISCOVERY_WITH_LOCK = ("etcd",)        # formation happens under the strategy's lock
 DISCOVERY_WITH_REGISTRY = ("etcd",)    # a node registers itself once in a cluster
+DISCOVERY_OVER_HTTP = ("etcd", "k8s")  # the strategy's client speaks HTTP(S) (openssl_use.py)

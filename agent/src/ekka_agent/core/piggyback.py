@@ -19,14 +19,13 @@ class Broadcasts:
     and a replaced or dropped update is not searched out of its bucket: its record is no longer
     the one `_live` holds for its node, and is thrown away when it comes up."""
 
-    __slots__ = ("mult", "_live", "_buckets", "_held", "_low", "_limit_n", "_limit")
+    __slots__ = ("mult", "_live", "_buckets", "_held", "_limit_n", "_limit")
 
     def __init__(self, retransmit_mult: int):
         self.mult = retransmit_mult
         self._live: dict[str, list] = {}           # node -> its record [times sent, update]
         self._buckets: list[list] = []             # times sent -> records, newest last
         self._held = 0                             # records in all buckets, replaced ones included
-        self._low = 0                              # no record in the buckets below this one
         self._limit_n, self._limit = -1, 0
 
     def __len__(self) -> int:
@@ -40,7 +39,6 @@ class Broadcasts:
     def add(self, u: Update) -> None:
         rec = self._live[u.node] = [0, u]
         self._bucket(0).append(rec)
-        self._low = 0
         self._held += 1
         if self._held > 2 * len(self._live) + 64:
             self._compact()
@@ -75,19 +73,10 @@ class Broadcasts:
         skip = first.node if first is not None else None
         out = [first] if first is not None else []
         limit = self.limit(n)
-        buckets = self._buckets
-        while len(buckets) < limit:
-            buckets.append([])
-        # Buckets below _low are empty (news enters at 0, a record only moves up): after a
-        # burst most records are sent a few times already, and each message would otherwise
-        # step through the empty buckets first.
-        k = self._low
-        while k < len(buckets) and not buckets[k]:
-            k += 1
-        self._low = k
         moved = []
-        while k < len(buckets) and len(out) < count:
-            bucket = buckets[k]
+        for k, bucket in enumerate(self._buckets):
+            if len(out) >= count:
+                break
             held = None
             while bucket and len(out) < count:
                 rec = bucket.pop()
@@ -107,8 +96,7 @@ class Broadcasts:
                     moved.append(rec)
             if held is not None:
                 bucket.append(held)
-            k += 1
         # Moved after the scan, so an update is not taken twice for one message.
         for rec in moved:
-            buckets[rec[0]].append(rec)
+            self._bucket(rec[0]).append(rec)
         return tuple(out)
