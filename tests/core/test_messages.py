@@ -21,7 +21,7 @@ EXAMPLES = [
     m.JoinAccepted("c1", [REC], {"k": ENTRY}), m.NotMember("c1", 3),
     m.KvWrite({"k": ENTRY}), m.KvWrite({"k": ENTRY}, 7, EP), m.KvAck(7),
     m.HealHello(1, False, "inc", None, True, EP, EP), m.HealEpoch(EP, ask=True), m.HealReport(True, ["b@h"]),
-    m.HealViewRequest(3), m.HealView(3, None, [], ["b@h"]),
+    m.HealViewRequest(3), m.HealView(3, None, [], ["b@h"]), m.HealView(3, EP, ["c@h"], [], ["b@h"]),
     m.HealPlan("h-1", ["a@h"], ["b@h"], "a@h", [], 3), m.HealAdopt("h-1", EP, ["a@h", "b@h"], ["b@h"], False),
     m.HealRejoin("h-1", EP, {"k": ENTRY}, "a@h", ["a@h", "b@h"], ["b@h"]), m.HealAck("h-1"),
     m.HealRound("h-1", ["b@h"]), m.HealAlarms([{"name": "partition", "message": "split"}]),

@@ -212,3 +212,36 @@ def run_thousand(seed: int, n: int = 1000):
 @pytest.mark.slow
 def test_thousand_nodes_heal_into_one():
     run_thousand(11)
+
+
+# ---------- a three-sided split, returning at slightly different moments ----------
+def split_2_2_1(seed: int, delay: float) -> tuple:
+    """Five nodes cut into [n2 n3] [n0 n4] [n1], a write on each side, then the network heals."""
+    c = SimCluster(seed=seed, delay=(0.001, delay), copy=False)
+    ns = names(5)
+    for x in ns:
+        c.add(x)
+    for x in ns[1:]:
+        r = c.command(x, "join", node=ns[0])
+        assert r is not None and r.ok, (seed, x, r)
+    assert c.run_until(lambda: converged(c, ns), timeout=30, step=0.25), seed
+    groups = [[ns[i] for i in g] for g in ([2, 3], [0, 4], [1])]
+    c.net.partition(*groups)
+    assert c.run_until(lambda: all(set(c.nodes[n].membership.running()) == set(g) for g in groups for n in g),
+                       timeout=30, step=0.25), seed
+    for g in groups:
+        c.command(g[0], "kv_put", key="side-" + g[0], value=g[0], timeout=2)
+    c.net.heal()
+    assert c.run_until(lambda: converged(c, ns), timeout=60, step=0.25), seed
+    return ns, {n for _, n, e in c.events if e["event"] == "node_healing"}
+
+
+def test_a_three_sided_split_is_healed_at_once_not_side_by_side():
+    """The sides find each other again over a second or so. The leader must neither decide
+    while a returning member's hello is still unjudged (it would count as sharing data with
+    it), nor heal the first group that came back before the rest is found: then the tie of
+    two sides of two is broken by the oldest member, and the lone node and [n2 n3] rejoin."""
+    for delay, seeds in ((0.05, range(200)), (0.2, range(60))):
+        for seed in seeds:
+            ns, losers = split_2_2_1(seed, delay)
+            assert losers == {ns[1], ns[2], ns[3]}, "seed %d, delay %s: %s rejoined" % (seed, delay, sorted(losers))

@@ -5,7 +5,8 @@ view (asking again whoever has not answered while it stays up), finds the clique
 (core/cliques.py), keeps the largest (ties: the one holding the oldest member) and hands the
 plan to that clique's oldest member not drained (core/drain.py), the coordinator (core/heal_coordinator.py). When the
 coordinator reports the round done it gathers again, until one clique remains. A partial
-partition (running nodes that cannot reach each other) is waited out, not healed. A breaker
+partition (running nodes that cannot reach each other) is waited out, not healed, and so is a
+view with a returning member whose hello is not judged yet. A breaker
 stops after autoheal_max_heals rounds in autoheal_window and raises an alarm.
 
 The leader's phases and what moves it between them are the table TRANSITIONS; a move that is
@@ -144,7 +145,8 @@ class HealLeader(Component):
         if self.phase is not Phase.GATHER or msg.gather != self.gid or p not in self.asked:
             return
         self.asked.discard(p)
-        self.views[p] = {"ep": msg.epoch, "split": list(msg.split), "down": list(msg.down)}
+        self.views[p] = {"ep": msg.epoch, "split": list(msg.split), "down": list(msg.down),
+                         "pending": list(msg.pending)}
         if not self.asked:
             self._choose_heal(now)
 
@@ -156,6 +158,10 @@ class HealLeader(Component):
     def _choose_heal(self, now: float) -> None:
         """All views are in: nothing to do, wait for the network, or send a plan."""
         views = self.views
+        if any(v["pending"] for v in views.values()):
+            # A member is back but its hello is not judged yet: it would count as linked and
+            # could land in the winning clique with the side it was cut from. Look again soon.
+            return self._to("unsettled", now + VIEW_RETRY)
         order = sorted(views, key=self._age)
         cl = find_cliques(order, conflicts(views))
         partial = partial_partitions(views)

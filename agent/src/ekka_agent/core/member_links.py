@@ -18,7 +18,7 @@ class MemberLinks:
     def dial(self, p: str) -> None:
         if p in self.dialing or self.conns.get(p):
             return
-        self.dialing.add(p)
+        self.dialing[p] = self.ctx.now
         self.ctx.act(Connect(p))
 
     def dial_member(self, p: str, now: float) -> None:
@@ -43,8 +43,28 @@ class MemberLinks:
             del self.redial_at[p]
             self.dial(p)
 
+    def redial_soon(self, now: float) -> None:
+        """A member came back from down: the network may have healed, so the other members
+        still down are tried within reconnect_min instead of their grown backoff. Their returns
+        then fall close together, and autoheal sees the whole cluster in one gathering rather
+        than a heal per returning group. A dial sent while the network was cut may hang until
+        connect_timeout on dropped packets: one more is sent beside it."""
+        s = self.ctx.settings
+        for q in sorted(self.dialing):
+            if q in self.down_since and self.dialing[q] < now - s.reconnect_min:
+                self.dialing[q] = now
+                self.ctx.act(Connect(q))
+        for q in sorted(self.redial_at):
+            if q in self.down_since:
+                soon = now + s.reconnect_min * (0.5 + self.ctx.rng.random() / 2)
+                if self.redial_at[q] > soon:
+                    self.redial_at[q] = soon
+                    self.backoff.pop(q, None)
+
     def on_connection_up(self, p: str, now: float) -> None:
-        self.dialing.discard(p)
+        if p in self.down_since and not self.conns.get(p):
+            self.redial_soon(now)
+        self.dialing.pop(p, None)
         self.redial_at.pop(p, None)
         self.backoff.pop(p, None)
         self.conns[p] = self.conns.get(p, 0) + 1
@@ -66,7 +86,7 @@ class MemberLinks:
         self.schedule_redial(p, now)
 
     def on_connect_failed(self, p: str, now: float) -> None:
-        self.dialing.discard(p)
+        self.dialing.pop(p, None)
         self.join_unreachable(p)
         self.schedule_redial(p, now)
 

@@ -218,6 +218,8 @@ class HealView(Message):
     epoch: Optional[list] = wire("ep", _epoch)
     split: list = wire("split", _names)
     down: list = wire("down", _names)
+    # Up members whose reconnection hello is not judged yet (absent from the previous release).
+    pending: tuple = wire("pending", _names, default=(), omit=True)
 
 
 @message("heal_plan")

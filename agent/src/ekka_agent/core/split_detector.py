@@ -152,7 +152,8 @@ class SplitDetector(Component):
                 self.ctx.send(p, HealEpoch(self.ep))
         else:
             v = self.my_view()
-            self.ctx.send(p, HealView(gather=msg.gather, epoch=v["ep"], split=v["split"], down=v["down"]))
+            self.ctx.send(p, HealView(gather=msg.gather, epoch=v["ep"], split=v["split"], down=v["down"],
+                                      pending=tuple(v["pending"])))
 
     def _on_hello(self, p: str, msg: HealHello, now: float) -> None:
         theirs = {k: getattr(msg, k) for k in ("incarnation", "seen", "down", "epoch", "last_shared")}
@@ -323,8 +324,10 @@ class SplitDetector(Component):
             self.ctx.send(leader, HealReport(split, list(down)))
 
     def my_view(self) -> dict:
+        # `pending`: up, but whether it was across a partition is not judged yet; until it is,
+        # this node's view would count it as one it shares data with.
         return {"ep": self.ep, "split": sorted(p for p in self.split if p in self.m.up),
-                "down": self.m.stopped()}
+                "down": self.m.stopped(), "pending": sorted(self.m.up - self.decided)}
 
     def status(self, st: dict) -> None:
         st.setdefault("autoheal", {}).update({

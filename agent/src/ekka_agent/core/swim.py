@@ -45,6 +45,7 @@ ALIVE_0 = Member(ALIVE, 0)
 # ours or anyone's, so there is nothing for it to refute (see _heard).
 UNHEARD = -1e18
 RESTORE_PINGS = 32     # members pinged at once when restored from disk (the rest come by table)
+BACK_PINGS = 3         # members held dead pinged at once when one of them comes back (_back)
 _SHARED: dict = {}
 
 
@@ -72,7 +73,7 @@ class Detector:
     # Slots, not a dict per detector: a simulation holds ten thousand of them, and each event
     # reads a dozen of these attributes of a detector no cache holds any more.
     __slots__ = ("me", "s", "rng", "inc", "members", "order", "pos", "seq", "probe", "relays", "suspicions",
-                 "sus_min", "bc", "aw", "told", "refuted_to", "next_probe", "next_gossip", "next_dead_probe",
+                 "sus_min", "bc", "aw", "told", "refuted_to", "next_probe", "next_gossip", "next_dead_probe", "burst_at",
                  "next_sync", "sync_from", "ask_table_at", "asked", "doubt", "dead", "back_at", "indirect_only",
                  "dead_cursor", "deadline", "expected_by", "_stale_for", "leaving", "out")
 
@@ -96,6 +97,7 @@ class Detector:
         self.next_probe = None
         self.next_gossip = None
         self.next_dead_probe = None
+        self.burst_at = None                  # no burst of dead-probes before this (_back)
         self.next_sync = None
         self.sync_from = 0.0                  # when the wait for next_sync began
         self.ask_table_at = 0.0               # when we may ask a member for its table again
@@ -345,14 +347,25 @@ class Detector:
         if self.next_dead_probe is None:
             self.next_dead_probe = now + self.s.dead_probe_interval
 
-    def _probe_dead(self, now: float) -> None:
+    def _probe_dead(self, now: float, count: int = 1) -> None:
         dead = sorted(self.dead)
         if not dead:
             self.next_dead_probe = None
             return
-        self.dead_cursor = (self.dead_cursor + 1) % len(dead)
-        self._ping(dead[self.dead_cursor], now)
+        for _ in range(min(count, len(dead))):
+            self.dead_cursor = (self.dead_cursor + 1) % len(dead)
+            self._ping(dead[self.dead_cursor], now)
         self.next_dead_probe = now + self.s.dead_probe_interval
+
+    def _back(self, node: str, now: float) -> None:
+        """A member held dead is up again: a partition may just have healed, so a few more of
+        those held dead are pinged now instead of one a second. The others then return within
+        a round trip of each other, and autoheal sees the whole cluster in one gathering rather
+        than one heal per returning group. At most one burst per dead_probe_interval."""
+        self.back_at[node] = now
+        if self.dead and (self.burst_at is None or now >= self.burst_at):
+            self.burst_at = now + self.s.dead_probe_interval
+            self._probe_dead(now, BACK_PINGS)
 
     # ---------- messages ----------
     def _received(self, peer: str, msg, now: float) -> None:
@@ -408,7 +421,7 @@ class Detector:
         self.members[peer] = member(ALIVE, self.members[peer].inc)
         self.dead.discard(peer)
         self.bc.drop(peer)
-        self.back_at[peer] = now    # it was on the other side: its deaths are accusations (_received)
+        self._back(peer, now)       # it was on the other side: its deaths are accusations (_received)
         self.out.append(Up(peer))
         self._ask_table(peer, now)
 
@@ -517,7 +530,7 @@ class Detector:
         if fresh:
             self._broadcast(u, now)     # old news is news only to a doubter, who asks a table
         if was == DEAD:
-            self.back_at[u.node] = now
+            self._back(u.node, now)
             self.out.append(Up(u.node))
 
     def _suspect(self, node: str, inc: int, by: str, now: float) -> None:
