@@ -214,34 +214,43 @@ def test_thousand_nodes_heal_into_one():
     run_thousand(11)
 
 
-# ---------- a three-sided split, returning at slightly different moments ----------
-def split_2_2_1(seed: int, delay: float) -> tuple:
-    """Five nodes cut into [n2 n3] [n0 n4] [n1], a write on each side, then the network heals."""
+# ---------- splits whose sides come back at slightly different moments ----------
+def split_and_heal(seed: int, delay: float, n: int, sides: list) -> set:
+    """n nodes cut into `sides` (lists of indexes; a lower index joined earlier, so is older),
+    a write on each side, then the network heals: the nodes that rejoined in a heal."""
     c = SimCluster(seed=seed, delay=(0.001, delay), copy=False)
-    ns = names(5)
+    ns = names(n)
     for x in ns:
         c.add(x)
     for x in ns[1:]:
         r = c.command(x, "join", node=ns[0])
         assert r is not None and r.ok, (seed, x, r)
     assert c.run_until(lambda: converged(c, ns), timeout=30, step=0.25), seed
-    groups = [[ns[i] for i in g] for g in ([2, 3], [0, 4], [1])]
+    groups = [[ns[i] for i in g] for g in sides]
     c.net.partition(*groups)
-    assert c.run_until(lambda: all(set(c.nodes[n].membership.running()) == set(g) for g in groups for n in g),
+    assert c.run_until(lambda: all(set(c.nodes[x].membership.running()) == set(g) for g in groups for x in g),
                        timeout=30, step=0.25), seed
     for g in groups:
         c.command(g[0], "kv_put", key="side-" + g[0], value=g[0], timeout=2)
     c.net.heal()
     assert c.run_until(lambda: converged(c, ns), timeout=60, step=0.25), seed
-    return ns, {n for _, n, e in c.events if e["event"] == "node_healing"}
+    return {ns.index(x) for _, x, e in c.events if e["event"] == "node_healing"}
 
 
-def test_a_three_sided_split_is_healed_at_once_not_side_by_side():
-    """The sides find each other again over a second or so. The leader must neither decide
-    while a returning member's hello is still unjudged (it would count as sharing data with
-    it), nor heal the first group that came back before the rest is found: then the tie of
-    two sides of two is broken by the oldest member, and the lone node and [n2 n3] rejoin."""
-    for delay, seeds in ((0.05, range(200)), (0.2, range(60))):
-        for seed in seeds:
-            ns, losers = split_2_2_1(seed, delay)
-            assert losers == {ns[1], ns[2], ns[3]}, "seed %d, delay %s: %s rejoined" % (seed, delay, sorted(losers))
+SHAPES = [   # (nodes, sides, the sides that rejoin: all but the largest, on a tie the oldest's)
+    (5, [[2, 3], [0, 4], [1]], {1, 2, 3}),
+    (5, [[2], [1, 3], [0], [4]], {0, 2, 4}),
+    (5, [[2, 1], [3], [4, 0]], {1, 2, 3}),
+]
+
+
+def test_a_split_in_several_sides_is_healed_at_once_not_side_by_side():
+    """The sides find each other again over a second or so. The leader must not decide while a
+    returning member's hello is unjudged (it would count as sharing data with it), nor on views
+    gathered before members came back, nor heal the first group back before the rest is found:
+    each of those once kept a side that was not the largest (or, on a tie, not the oldest's)."""
+    for n, sides, rejoin in SHAPES:
+        for delay, seeds in ((0.05, range(150)), (0.2, range(40))):
+            for seed in seeds:
+                got = split_and_heal(seed, delay, n, sides)
+                assert got == rejoin, "seed %d, delay %s, sides %s: %s rejoined" % (seed, delay, sides, sorted(got))

@@ -6,8 +6,9 @@ view (asking again whoever has not answered while it stays up), finds the clique
 plan to that clique's oldest member not drained (core/drain.py), the coordinator (core/heal_coordinator.py). When the
 coordinator reports the round done it gathers again, until one clique remains. A partial
 partition (running nodes that cannot reach each other) is waited out, not healed, and so is a
-view with a returning member whose hello is not judged yet. A breaker
-stops after autoheal_max_heals rounds in autoheal_window and raises an alarm.
+view with a returning member whose hello is not judged yet; views gathered while members went
+or came back are gathered again. A breaker stops after autoheal_max_heals rounds in
+autoheal_window and raises an alarm.
 
 The leader's phases and what moves it between them are the table TRANSITIONS; a move that is
 not in it is a bug and raises.
@@ -45,6 +46,7 @@ TRANSITIONS = {
     (Phase.GATHER, "split"): Phase.HEAL,
     (Phase.WAIT, "not_leader"): Phase.IDLE,        # someone older is back: reporters turn to it
     (Phase.HEAL, "not_leader"): Phase.IDLE,
+    (Phase.GATHER, "not_leader"): Phase.IDLE,      # it came back while we gathered
 }
 
 
@@ -157,7 +159,12 @@ class HealLeader(Component):
     # ---------- decide ----------
     def _choose_heal(self, now: float) -> None:
         """All views are in: nothing to do, wait for the network, or send a plan."""
+        if set(self.m.running()) != set(self.views):
+            # Members went or came back while the views were gathered (a partition that began
+            # or healed meanwhile): views from before that would be judged with ones from after.
+            return self._gather(now, "timer")
         views = self.views
+        views[self.m.me] = self.split.my_view()     # ours as it is now, like the last answer
         if any(v["pending"] for v in views.values()):
             # A member is back but its hello is not judged yet: it would count as linked and
             # could land in the winning clique with the side it was cut from. Look again soon.

@@ -62,8 +62,6 @@ class MemberLinks:
                     self.backoff.pop(q, None)
 
     def on_connection_up(self, p: str, now: float) -> None:
-        if p in self.down_since and not self.conns.get(p):
-            self.redial_soon(now)
         self.dialing.pop(p, None)
         self.redial_at.pop(p, None)
         self.backoff.pop(p, None)
@@ -91,6 +89,8 @@ class MemberLinks:
         self.schedule_redial(p, now)
 
     def mark_up(self, p: str, now: float) -> None:
+        if p in self.down_since:
+            self.redial_soon(now)
         self.up.add(p)
         self.up_changed()
         self.down_since.pop(p, None)
