@@ -18,7 +18,7 @@ class MemberLinks:
     def dial(self, p: str) -> None:
         if p in self.dialing or self.conns.get(p):
             return
-        self.dialing[p] = self.ctx.now
+        self.dialing[p] = False     # True once redial_soon sent a second dial beside it
         self.ctx.act(Connect(p))
 
     def dial_member(self, p: str, now: float) -> None:
@@ -51,8 +51,8 @@ class MemberLinks:
         connect_timeout on dropped packets: one more is sent beside it."""
         s = self.ctx.settings
         for q in sorted(self.dialing):
-            if q in self.down_since and self.dialing[q] < now - s.reconnect_min:
-                self.dialing[q] = now
+            if q in self.down_since and not self.dialing[q]:
+                self.dialing[q] = True
                 self.ctx.act(Connect(q))
         for q in sorted(self.redial_at):
             if q in self.down_since:

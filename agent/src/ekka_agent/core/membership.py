@@ -38,7 +38,7 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
         self.conns: dict[str, int] = {}   # open cluster-port connections per peer
         self.up: set[str] = set()
         self.down_since: dict[str, float] = {}
-        self.dialing: dict[str, float] = {}
+        self.dialing: dict[str, bool] = {}    # dials under way (member_links.py)
         self.redial_at: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
         self.swim = ctx.settings.failure_detector == "swim"
