@@ -158,7 +158,7 @@ class HealLeader(Component):
 
     # ---------- decide ----------
     def _choose_heal(self, now: float) -> None:
-        """All views are in: nothing to do, wait for the network, or send a plan."""
+        """All views are in: gather again, nothing to do, wait for the network, or send a plan."""
         if set(self.m.running()) != set(self.views):
             # Members went or came back while the views were gathered (a partition that began
             # or healed meanwhile): views from before that would be judged with ones from after.
