@@ -27,6 +27,7 @@ class DetectorHostGlue:
         self.detector.heard_from(p, now)
 
     def peer_silent(self, p: str, now: float, reason: str) -> None:
+        self.refreshing.pop(p, None)
         if self.conns.pop(p, None):
             self.ctx.act(Disconnect(p, reason))
         if p in self.up:

@@ -68,6 +68,7 @@ class Connect:
 class Disconnect:
     peer: str
     reason: str
+    oldest: int = 0     # close only this many, the oldest first (0: every connection to peer)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,8 @@ class SwimDetector:
 
     DIGEST_EVERY = 2.0
     # A member SWIM declares dead keeps its connection this long: a paused node that resumes
-    # refutes over it and is up again at once; after that it is closed and redialled.
+    # refutes over it and is up again at once; after that it is closed and redialled. Back
+    # within it, the member gets a fresh connection beside the old (member_links refresh_link).
     LINGER = 5.0
 
     def __init__(self, host, settings, rng):
@@ -218,8 +219,10 @@ class SwimDetector:
             self.host.send(peer, SwimMessage(body))
 
     def _alive(self, peer: str, now: float) -> None:
-        self.linger.pop(peer, None)
+        lingered = self.linger.pop(peer, None) is not None
         self.host.peer_alive(peer, now)
+        if lingered:
+            self.host.refresh_link(peer, now)
 
     def _dead(self, peer: str, now: float, reason: str) -> None:
         if reason == INDIRECT:

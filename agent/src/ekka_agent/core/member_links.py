@@ -25,10 +25,14 @@ class MemberLinks:
         """Connect to a member just learnt of (see the module's docstring for who waits)."""
         if p < self.me:
             if p not in self.redial_at and not self.conns.get(p):
-                s = self.ctx.settings
-                self.redial_at[p] = now + s.connect_timeout * (0.5 + self.ctx.rng.random() / 2)
+                self._dial_later(p, now)
             return
         self.dial(p)
+
+    def _dial_later(self, p: str, now: float) -> None:
+        """The higher name of a pair: dial only if the lower's connection has not come by then."""
+        s = self.ctx.settings
+        self.redial_at[p] = now + s.connect_timeout * (0.5 + self.ctx.rng.random() / 2)
 
     def schedule_redial(self, p: str, now: float) -> None:
         if not self.is_member(p) or p == self.me or p in self.redial_at:
@@ -41,7 +45,10 @@ class MemberLinks:
     def redial_due(self, now: float) -> None:
         for p in sorted(p for p, at in self.redial_at.items() if now >= at):
             del self.redial_at[p]
-            self.dial(p)
+            if p in self.refreshing:
+                self._dial_fresh(p)
+            else:
+                self.dial(p)
 
     def redial_soon(self, now: float) -> None:
         """A member came back from down: the network may have healed, so the other members
@@ -61,11 +68,35 @@ class MemberLinks:
                     self.redial_at[q] = soon
                     self.backoff.pop(q, None)
 
+    def refresh_link(self, p: str, now: float) -> None:
+        """The member is back after the network to it was cut, and our connection to it stayed
+        open meanwhile: what was written on it then waits for TCP's retransmissions, whose
+        backoff can run seconds past the heal, and what we send now queues behind them. A fresh
+        connection is made beside it; once one is up, the old ones are closed (on_connection_up;
+        sends go on the newest meanwhile). As for a new member, the lower name dials at once and
+        the higher only if no connection came within a moment, so a pair makes one."""
+        if not self.conns.get(p) or p in self.refreshing:
+            return
+        self.refreshing[p] = self.conns[p]
+        if self.me < p:
+            self._dial_fresh(p)
+        else:
+            self._dial_later(p, now)
+
+    def _dial_fresh(self, p: str) -> None:
+        if p not in self.dialing:
+            self.dialing[p] = True
+            self.ctx.act(Connect(p))
+
     def on_connection_up(self, p: str, now: float) -> None:
         self.dialing.pop(p, None)
         self.redial_at.pop(p, None)
         self.backoff.pop(p, None)
         self.conns[p] = self.conns.get(p, 0) + 1
+        old = min(self.refreshing.pop(p, 0), self.conns[p] - 1)
+        if old:
+            self.conns[p] -= old
+            self.ctx.act(Disconnect(p, "replaced by a fresh connection", oldest=old))
         self.detector.on_connection_up(p, now)
         # The digest first: the whole table crosses only if the tables really differ.
         self.ctx.send(p, self.heartbeat(first=True))
@@ -79,12 +110,14 @@ class MemberLinks:
             self.conns[p] = n
             return
         self.conns.pop(p, None)
+        self.refreshing.pop(p, None)    # its dial, if it succeeds, is an ordinary reconnection
         if p in self.up:
             self.mark_down(p, now, reason)
         self.schedule_redial(p, now)
 
     def on_connect_failed(self, p: str, now: float) -> None:
         self.dialing.pop(p, None)
+        self.refreshing.pop(p, None)
         self.join_unreachable(p)
         self.schedule_redial(p, now)
 
@@ -113,6 +146,7 @@ class MemberLinks:
         self.down_since.pop(n, None)
         self.redial_at.pop(n, None)
         self.backoff.pop(n, None)
+        self.refreshing.pop(n, None)
         if self.conns.get(n):
             self.ctx.act(Disconnect(n, "removed from the cluster"))
             self.conns.pop(n, None)

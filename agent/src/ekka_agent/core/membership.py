@@ -39,6 +39,7 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
         self.up: set[str] = set()
         self.down_since: dict[str, float] = {}
         self.dialing: dict[str, bool] = {}    # dials under way (member_links.py)
+        self.refreshing: dict[str, int] = {}  # peer -> its connections a fresh dial replaces
         self.redial_at: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
         self.swim = ctx.settings.failure_detector == "swim"

@@ -333,6 +333,7 @@ class Detector:
             else:
                 self.indirect_only.pop(p.target, None)
             return
+        self.indirect_only.pop(p.target, None)     # "in a row" of answered probes
         # Lifeguard: missing nacks mean our own links or CPU are the problem, not the target.
         self.aw.apply(p.expected_nacks - p.nacks if p.expected_nacks else 1)
         m = self.members[p.target]
@@ -363,6 +364,7 @@ class Detector:
         a round trip of each other, and autoheal sees the whole cluster in one gathering rather
         than one heal per returning group. At most one burst per dead_probe_interval."""
         self.back_at[node] = now
+        self.indirect_only.pop(node, None)      # counted before the cut: not in a row with now
         if self.dead and (self.burst_at is None or now >= self.burst_at):
             self.burst_at = now + self.s.dead_probe_interval
             self._probe_dead(now, BACK_PINGS)

@@ -62,7 +62,7 @@ class Transport(Protocol):
     async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None: ...
     def connect(self, peer: str) -> None: ...
     def send(self, peer: str, msg: Message, channel: str) -> None: ...
-    def disconnect(self, peer: str) -> None: ...
+    def disconnect(self, peer: str, oldest: int = 0) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -113,9 +113,9 @@ class PeerLinks:
         if channel == "cluster":
             conns = self.cluster_conns.get(peer)
             if conns:
-                # Prefer the connection we dialled; either one reaches the peer.
-                conns = sorted(conns, key=lambda c: not c.outbound)
-                conns[0].send(msg)
+                # The newest: either one reaches the peer, but an older one may be the one a
+                # fresh dial replaces (core/member_links.py refresh_link) and may be stalled.
+                conns[-1].send(msg)
             return
         # Our own RPC connection, else the one the peer dialled to us: a probe or a request is
         # answered on the connection it came by, and no second handshake is needed for it.
@@ -131,7 +131,16 @@ class PeerLinks:
             self.rpc_pending[peer] = [msg]
             self._spawn(self._dial_rpc(peer))
 
-    def disconnect(self, peer: str) -> None:
+    def disconnect(self, peer: str, oldest: int = 0) -> None:
+        """Close every connection to peer, or only its `oldest` cluster connections."""
+        if oldest:
+            conns = self.cluster_conns.get(peer, [])
+            for c in conns[:oldest]:
+                c.close()
+            del conns[:oldest]
+            if not conns:
+                self.cluster_conns.pop(peer, None)
+            return
         for c in self.cluster_conns.pop(peer, []):
             c.close()
         for c in (self.rpc_out.pop(peer, None), self.rpc_in.pop(peer, None)):

@@ -27,6 +27,9 @@ class SimCluster:
         self.saved: dict[str, dict] = {}        # what each node persisted (survives crashes)
         self.alive: set[str] = set()
         self.conns: dict[frozenset, int] = {}   # open connections per pair
+        self.closing: dict[tuple, int] = {}     # (src, dst): closes by src on their way to dst
+        self.unheard: dict[tuple, int] = {}     # (src, dst): of those, ones dst closed too meanwhile
+        self.lost_close: dict[tuple, int] = {}  # (src, dst): closes by src lost across a cut
         self.replies: dict = {}
         self.events: list = []                  # (time, node, event dict)
         self.logs: list = []
@@ -56,6 +59,9 @@ class SimCluster:
         if name in self.alive:
             self.saved[name] = self.net.wire(self.nodes[name].snapshot())
         self.alive.discard(name)
+        for d in (self.closing, self.unheard, self.lost_close):
+            for k in [k for k in d if name in k]:
+                del d[k]
         for pair in [p for p in self.conns if name in p]:
             (other,) = pair - {name}
             n = self.conns.pop(pair)
@@ -127,6 +133,13 @@ class SimCluster:
         self._feed(src, ev.ConnectionUp(dst, True))
         self._feed(dst, ev.ConnectionUp(src, False))
 
+    def _closed_by_peer(self, src: str, dst: str) -> None:
+        if self.unheard.get((src, dst)):
+            self.unheard[(src, dst)] -= 1      # dst closed its end of it meanwhile
+            return
+        self.closing[(src, dst)] = max(0, self.closing.get((src, dst), 0) - 1)
+        self._feed(dst, ev.ConnectionDown(src, "closed by peer"))
+
     def _deliver(self, src: str, dst: str, msg: dict) -> None:
         self._feed(dst, ev.Received(src, msg))
 
@@ -160,12 +173,31 @@ class SimCarrier:
         else:
             net.later(sim.settings.connect_timeout, sim._feed, src, ev.ConnectFailed(dst, "timeout"))
 
-    def disconnect(self, peer: str, reason: str) -> None:
+    def disconnect(self, peer: str, reason: str, oldest: int = 0) -> None:
         sim, net, src = self.sim, self.net, self.src
-        n = sim.conns.pop(frozenset((src, peer)), 0)
-        if net.reachable(src, peer):
-            for _ in range(n):
-                net.later(net.latency(), sim._feed, peer, ev.ConnectionDown(src, "closed by peer"))
+        pair = frozenset((src, peer))
+        n = sim.conns.pop(pair, 0)
+        if oldest:
+            # Connections the peer closed whose close never reached us (sent across a cut) or
+            # has not yet are our oldest too: we close the same ones (our end of them), and hear
+            # nothing more of those.
+            lost = min(oldest, sim.lost_close.get((peer, src), 0))
+            sim.lost_close[(peer, src)] = sim.lost_close.get((peer, src), 0) - lost
+            same = min(oldest - lost, sim.closing.get((peer, src), 0))
+            sim.closing[(peer, src)] = sim.closing.get((peer, src), 0) - same
+            sim.unheard[(peer, src)] = sim.unheard.get((peer, src), 0) + same
+            k = min(oldest - lost - same, n)
+            if n > k:
+                sim.conns[pair] = n - k
+            n = k
+        else:
+            sim.lost_close.pop((peer, src), None)
+        for _ in range(n):
+            if net.reachable(src, peer):
+                sim.closing[(src, peer)] = sim.closing.get((src, peer), 0) + 1
+                net.later(net.latency(), sim._closed_by_peer, src, peer)
+            else:       # lost across the cut: the peer keeps its end (a ghost, see lost_close)
+                sim.lost_close[(src, peer)] = sim.lost_close.get((src, peer), 0) + 1
 
     def reply(self, r: ev.Reply) -> None:
         self.sim.replies[r.req_id] = r
