@@ -91,10 +91,10 @@ def test_a_connection_kept_open_across_a_short_cut_is_replaced_when_the_member_i
     replaced = []
     real = SimCarrier.disconnect
 
-    def recording(carrier, peer, reason, oldest=0):
+    def recording(carrier, peer, reason, oldest=0, abort=False):
         if oldest:
             replaced.append(frozenset((carrier.src, peer)))
-        real(carrier, peer, reason, oldest)
+        real(carrier, peer, reason, oldest, abort)
     SimCarrier.disconnect = recording
     try:
         c.net.heal()

@@ -29,7 +29,7 @@ class DetectorHostGlue:
     def peer_silent(self, p: str, now: float, reason: str) -> None:
         self.refreshing.pop(p, None)
         if self.conns.pop(p, None):
-            self.ctx.act(Disconnect(p, reason))
+            self.ctx.act(Disconnect(p, reason, abort=True))
         if p in self.up:
             self.mark_down(p, now, reason)
         else:

@@ -69,6 +69,10 @@ class Disconnect:
     peer: str
     reason: str
     oldest: int = 0     # close only this many, the oldest first (0: every connection to peer)
+    # Reset rather than close: what the kernel still holds for the peer is dropped, not sent.
+    # For a link that was cut: data written then would reach the peer seconds after the heal
+    # (TCP's retransmission backoff), news long out of date by then.
+    abort: bool = False
 
 
 @dataclass(frozen=True)

@@ -127,8 +127,9 @@ class SwimDetector:
 
     DIGEST_EVERY = 2.0
     # A member SWIM declares dead keeps its connection this long: a paused node that resumes
-    # refutes over it and is up again at once; after that it is closed and redialled. Back
-    # within it, the member gets a fresh connection beside the old (member_links refresh_link).
+    # refutes over it and is up again at once; after that it is closed and redialled. Fresh
+    # dials are tried beside it meanwhile, and made at once when the member is back: the old
+    # one may be stalled behind what was written while the network was cut (refresh_link).
     LINGER = 5.0
 
     def __init__(self, host, settings, rng):
@@ -222,7 +223,7 @@ class SwimDetector:
         lingered = self.linger.pop(peer, None) is not None
         self.host.peer_alive(peer, now)
         if lingered:
-            self.host.refresh_link(peer, now)
+            self.host.refresh_link(peer, now, at_once=True)
 
     def _dead(self, peer: str, now: float, reason: str) -> None:
         if reason == INDIRECT:
@@ -231,3 +232,4 @@ class SwimDetector:
         else:
             self.linger[peer] = now + self.LINGER
             self.host.peer_down(peer, now, reason)
+            self.host.refresh_link(peer, now, at_once=False)

@@ -68,24 +68,33 @@ class MemberLinks:
                     self.redial_at[q] = soon
                     self.backoff.pop(q, None)
 
-    def refresh_link(self, p: str, now: float) -> None:
-        """The member is back after the network to it was cut, and our connection to it stayed
-        open meanwhile: what was written on it then waits for TCP's retransmissions, whose
-        backoff can run seconds past the heal, and what we send now queues behind them. A fresh
-        connection is made beside it; once one is up, the old ones are closed (on_connection_up;
-        sends go on the newest meanwhile). As for a new member, the lower name dials at once and
-        the higher only if no connection came within a moment, so a pair makes one."""
-        if not self.conns.get(p) or p in self.refreshing:
+    def refresh_link(self, p: str, now: float, at_once: bool = True) -> None:
+        """Replace the connection to p by a fresh one, made before the old is closed
+        (on_connection_up closes it, with a reset; sends take the newest meanwhile).
+
+        The old one stayed open while p was held dead (a paused node resumes and refutes over
+        it at once), but if the network was cut, what was written on it then waits for TCP's
+        retransmissions, whose backoff runs seconds past the heal, and whatever is sent after
+        it waits behind. So while p is held dead (at_once=False) fresh dials are tried on the
+        redial backoff beside the old connection, and when p is back (at_once) one is made at
+        once: as for a new member, by the lower name, the higher only if none came meanwhile."""
+        if not self.conns.get(p):
             return
-        self.refreshing[p] = self.conns[p]
-        if self.me < p:
+        self.refreshing.setdefault(p, self.conns[p])
+        if p in self.dialing:
+            return
+        if not at_once:
+            self.schedule_redial(p, now)
+        elif self.me < p:
+            self.redial_at.pop(p, None)
             self._dial_fresh(p)
-        else:
+        elif p not in self.redial_at or self.redial_at[p] > now + self.ctx.settings.connect_timeout:
+            self.redial_at.pop(p, None)
             self._dial_later(p, now)
 
     def _dial_fresh(self, p: str) -> None:
         if p not in self.dialing:
-            self.dialing[p] = True
+            self.dialing[p] = False
             self.ctx.act(Connect(p))
 
     def on_connection_up(self, p: str, now: float) -> None:
@@ -96,7 +105,7 @@ class MemberLinks:
         old = min(self.refreshing.pop(p, 0), self.conns[p] - 1)
         if old:
             self.conns[p] -= old
-            self.ctx.act(Disconnect(p, "replaced by a fresh connection", oldest=old))
+            self.ctx.act(Disconnect(p, "replaced by a fresh connection", oldest=old, abort=True))
         self.detector.on_connection_up(p, now)
         # The digest first: the whole table crosses only if the tables really differ.
         self.ctx.send(p, self.heartbeat(first=True))
@@ -117,7 +126,8 @@ class MemberLinks:
 
     def on_connect_failed(self, p: str, now: float) -> None:
         self.dialing.pop(p, None)
-        self.refreshing.pop(p, None)
+        if not self.conns.get(p):
+            self.refreshing.pop(p, None)
         self.join_unreachable(p)
         self.schedule_redial(p, now)
 

@@ -8,7 +8,10 @@ by the cookie handshake first; anything that fails it is logged with its address
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import struct
 from typing import Protocol
 
 from ..core import events as ev
@@ -47,9 +50,17 @@ class Conn:
         if not self.closed_here and not self.writer.transport.is_closing():
             self.writer.write(data)
 
-    def close(self) -> None:
-        """Close after what was already written has gone out."""
+    def close(self, abort: bool = False) -> None:
+        """Close after what was already written has gone out, or (abort) reset the connection:
+        what the kernel still holds is dropped and the peer gets a RST."""
         self.closed_here = True
+        if abort:
+            sock = self.writer.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.writer.transport.abort()
+            return
         self.writer.close()
 
 
@@ -62,7 +73,7 @@ class Transport(Protocol):
     async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None: ...
     def connect(self, peer: str) -> None: ...
     def send(self, peer: str, msg: Message, channel: str) -> None: ...
-    def disconnect(self, peer: str, oldest: int = 0) -> None: ...
+    def disconnect(self, peer: str, oldest: int = 0, abort: bool = False) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -131,18 +142,19 @@ class PeerLinks:
             self.rpc_pending[peer] = [msg]
             self._spawn(self._dial_rpc(peer))
 
-    def disconnect(self, peer: str, oldest: int = 0) -> None:
-        """Close every connection to peer, or only its `oldest` cluster connections."""
+    def disconnect(self, peer: str, oldest: int = 0, abort: bool = False) -> None:
+        """Close every connection to peer, or only its `oldest` cluster connections; `abort`
+        resets them (core/events.py Disconnect)."""
         if oldest:
             conns = self.cluster_conns.get(peer, [])
             for c in conns[:oldest]:
-                c.close()
+                c.close(abort)
             del conns[:oldest]
             if not conns:
                 self.cluster_conns.pop(peer, None)
             return
         for c in self.cluster_conns.pop(peer, []):
-            c.close()
+            c.close(abort)
         for c in (self.rpc_out.pop(peer, None), self.rpc_in.pop(peer, None)):
             if c:
                 c.close()

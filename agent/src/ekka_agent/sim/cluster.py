@@ -8,14 +8,16 @@ from ..core.node import NodeCore
 from ..runtime.dispatch import step
 from .net import FakeNet
 from .settings import sim_settings
+from .stalls import Stalls
 
 
 class SimCluster:
     def __init__(self, seed: int = 0, options: dict | None = None, delay=(0.0005, 0.002), loss: float = 0.0,
-                 copy: bool = True):
+                 copy: bool = True, stalls: bool = True):
         self.seed = seed
         self.rng = random.Random(seed)
         self.net = FakeNet(random.Random(self.rng.getrandbits(64)), delay, loss)
+        self.stalls = Stalls(self.net) if stalls else None     # sim/stalls.py
         # copy=False hands the (frozen) messages over as they are: much faster for big runs;
         # copy=True sends them through the codec and JSON like the real wire.
         self.copy = copy
@@ -59,6 +61,8 @@ class SimCluster:
         if name in self.alive:
             self.saved[name] = self.net.wire(self.nodes[name].snapshot())
         self.alive.discard(name)
+        if self.stalls:
+            self.stalls.crashed(name)
         for d in (self.closing, self.unheard, self.lost_close):
             for k in [k for k in d if name in k]:
                 del d[k]
@@ -130,6 +134,8 @@ class SimCluster:
             return self._feed(src, ev.ConnectFailed(dst, "refused"))
         pair = frozenset((src, dst))
         self.conns[pair] = self.conns.get(pair, 0) + 1
+        if self.stalls:
+            self.stalls.fresh(src, dst)
         self._feed(src, ev.ConnectionUp(dst, True))
         self._feed(dst, ev.ConnectionUp(src, False))
 
@@ -162,9 +168,14 @@ class SimCarrier:
         sim, net, src = self.sim, self.net, self.src
         if channel == "cluster" and not sim.conns.get(frozenset((src, peer))):
             return
-        if peer in sim.alive and net.reachable(src, peer):
-            net.later(net.latency() + net.retransmit_delay(), sim._deliver, src, peer,
-                      net.carry(msg) if sim.copy else msg)
+        if peer not in sim.alive:
+            return
+        if sim.copy:
+            msg = net.carry(msg)
+        if channel == "cluster" and sim.stalls and sim.stalls.hold(src, peer, msg, sim._deliver):
+            return
+        if net.reachable(src, peer):
+            net.later(net.latency() + net.retransmit_delay(), sim._deliver, src, peer, msg)
 
     def connect(self, dst: str) -> None:
         sim, net, src = self.sim, self.net, self.src
@@ -173,9 +184,11 @@ class SimCarrier:
         else:
             net.later(sim.settings.connect_timeout, sim._feed, src, ev.ConnectFailed(dst, "timeout"))
 
-    def disconnect(self, peer: str, reason: str, oldest: int = 0) -> None:
+    def disconnect(self, peer: str, reason: str, oldest: int = 0, abort: bool = False) -> None:
         sim, net, src = self.sim, self.net, self.src
         pair = frozenset((src, peer))
+        if sim.stalls:
+            sim.stalls.closed(src, peer, oldest=bool(oldest))
         n = sim.conns.pop(pair, 0)
         if oldest:
             # Connections the peer closed whose close never reached us (sent across a cut) or

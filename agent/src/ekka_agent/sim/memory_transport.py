@@ -58,7 +58,7 @@ class MemConn:
     def send_link(self, obj: dict) -> None:
         self._carry(obj)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         self.closed_here = True
         self._shut("closed", tell_peer=True)
 
