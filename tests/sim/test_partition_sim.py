@@ -234,7 +234,9 @@ def split_and_heal(seed: int, delay: float, n: int, sides: list) -> set:
         c.command(g[0], "kv_put", key="side-" + g[0], value=g[0], timeout=2)
     c.net.heal()
     assert c.run_until(lambda: converged(c, ns), timeout=60, step=0.25), seed
-    return {ns.index(x) for _, x, e in c.events if e["event"] == "node_healing"}
+    healed = [ns.index(x) for _, x, e in c.events if e["event"] == "node_healing"]
+    assert len(healed) == len(set(healed)), "seed %d: a second heal round: %s" % (seed, sorted(healed))
+    return set(healed)
 
 
 SHAPES = [   # (nodes, sides, the nodes that rejoin: all but the largest side, on a tie the oldest's)
@@ -242,6 +244,7 @@ SHAPES = [   # (nodes, sides, the nodes that rejoin: all but the largest side, o
     (5, [[2], [1, 3], [0], [4]], {0, 2, 4}),
     (5, [[2, 1], [3], [4, 0]], {1, 2, 3}),
     (6, [[0], [3, 5], [2, 4], [1]], {0, 1, 3, 5}),
+    (5, [[0, 1], [2, 3], [4]], {2, 3, 4}),     # links stalled by the cut once made a second round
 ]
 AT_50MS = list(range(150)) + [205]   # 205: a dial hung on the cut network delayed one link by 2.7 s
 
