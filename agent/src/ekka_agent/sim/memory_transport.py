@@ -9,8 +9,9 @@ PeerLinks); only what carries the bytes differs:
 - a dial runs the real cookie handshake (core/handshake.py), its messages through JSON;
 - every message crosses as JSON after the real codec (core/messages.py), in order per
   connection (TCP), late by the link's delay and by retransmits of lost segments;
-- a partition (sim/net.py Links) drops what is sent across it and makes dials time out; a
-  message that reaches a connection closed on the far side resets it, as TCP would.
+- a partition (sim/net.py Links) makes dials time out; what an open connection sends across
+  it waits for TCP's retransmissions and arrives after the heal (sim/stalls.py tells how);
+  a message that reaches a connection closed on the far side resets it, as TCP would.
 Time is the event loop's, so on sim/virtual_loop.py's loop a simulated minute costs milliseconds.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..core.handshake import Acceptor, Dialer, HandshakeError, read, refusal
 from ..core.messages import Message, to_wire
 from ..runtime.transport import PeerLinks
 from .net import Links
+from .stalls import RTO_MAX, RTO_MIN
 
 log = logging.getLogger("ekka.transport")
 
@@ -51,6 +53,7 @@ class MemConn:
         self.closed_here = False
         self.closed = False
         self.arrives = 0.0        # when the last thing sent arrives: TCP keeps the order
+        self.held: list | None = None   # sent across a cut, waiting for a retransmission
 
     def send(self, msg: Message) -> None:
         self._carry(to_wire(msg))
@@ -80,10 +83,28 @@ class MemConn:
         loop.call_at(self.arrives, fn, *args)
 
     def _carry(self, obj: dict) -> None:
-        net = self.t.net
-        if self.closed or not net.reachable(self.t.me, self.other.t.me):
-            return      # across a partition nothing gets through; the failure detector notices
-        self._later(self.net_delay(), self._arrive, json.dumps(obj, separators=(",", ":")))
+        if self.closed:
+            return
+        data = json.dumps(obj, separators=(",", ":"))
+        if self.held is not None:
+            self.held.append(data)          # behind what waits already
+        elif not self.t.net.reachable(self.t.me, self.other.t.me):
+            self.held = [data]
+            asyncio.get_running_loop().call_later(RTO_MIN, self._retransmit, RTO_MIN)
+        else:
+            self._later(self.net_delay(), self._arrive, data)
+
+    def _retransmit(self, rto: float) -> None:
+        if self.closed:
+            self.held = None
+        elif not self.t.net.reachable(self.t.me, self.other.t.me):
+            rto = min(2 * rto, RTO_MAX)
+            asyncio.get_running_loop().call_later(rto, self._retransmit, rto)
+        else:
+            delay = self.net_delay()
+            for data in self.held:
+                self._later(delay, self._arrive, data)
+            self.held = None
 
     def _arrive(self, data: str) -> None:
         far = self.other
