@@ -167,6 +167,11 @@ class SimCarrier:
     def send(self, peer: str, msg, channel: str) -> None:
         sim, net, src = self.sim, self.net, self.src
         if channel == "cluster" and not sim.conns.get(frozenset((src, peer))):
+            if sim.lost_close.get((peer, src)) and peer in sim.alive and net.reachable(src, peer):
+                # Our end of a connection the peer closed across a cut: the peer's kernel has
+                # no socket for what we send now and answers with a reset.
+                sim.lost_close[(peer, src)] -= 1
+                net.later(2 * net.latency(), sim._feed, src, ev.ConnectionDown(peer, "reset by peer"))
             return
         if peer not in sim.alive:
             return
