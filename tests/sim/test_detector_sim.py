@@ -103,7 +103,7 @@ def test_a_connection_kept_open_across_a_short_cut_is_replaced_when_the_member_i
         c.run(10)
     finally:
         SimCarrier.disconnect = real
-    assert set(replaced) == {frozenset((x, n)) for n in ns if n != x}, replaced     # by the lower name
+    assert set(replaced) == {frozenset((x, n)) for n in ns if n != x}, replaced
     assert sum(c.conns.values()) == len(c.conns) == 10, c.conns
     # (A suspicion x raised during the cut may still run out after it: not the connections' doing.)
     closed = [(t, by, e["node"], e["reason"]) for t, by, e in c.events

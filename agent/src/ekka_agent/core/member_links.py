@@ -15,8 +15,9 @@ from .events import Connect, Disconnect
 
 
 class MemberLinks:
-    def dial(self, p: str) -> None:
-        if p in self.dialing or self.conns.get(p):
+    def dial(self, p: str, fresh: bool = False) -> None:
+        """Connect to p, unless a dial is under way or (unless `fresh`: refresh_link) p is connected."""
+        if p in self.dialing or (self.conns.get(p) and not fresh):
             return
         self.dialing[p] = False     # True once redial_soon sent a second dial beside it
         self.ctx.act(Connect(p))
@@ -45,10 +46,7 @@ class MemberLinks:
     def redial_due(self, now: float) -> None:
         for p in sorted(p for p, at in self.redial_at.items() if now >= at):
             del self.redial_at[p]
-            if p in self.refreshing:
-                self._dial_fresh(p)
-            else:
-                self.dial(p)
+            self.dial(p, fresh=p in self.refreshing)
 
     def redial_soon(self, now: float) -> None:
         """A member came back from down: the network may have healed, so the other members
@@ -87,15 +85,10 @@ class MemberLinks:
             self.schedule_redial(p, now)
         elif self.me < p:
             self.redial_at.pop(p, None)
-            self._dial_fresh(p)
+            self.dial(p, fresh=True)
         elif p not in self.redial_at or self.redial_at[p] > now + self.ctx.settings.connect_timeout:
             self.redial_at.pop(p, None)
             self._dial_later(p, now)
-
-    def _dial_fresh(self, p: str) -> None:
-        if p not in self.dialing:
-            self.dialing[p] = False
-            self.ctx.act(Connect(p))
 
     def on_connection_up(self, p: str, now: float) -> None:
         self.dialing.pop(p, None)

@@ -25,7 +25,7 @@ from ..core.handshake import Acceptor, Dialer, HandshakeError, read, refusal
 from ..core.messages import Message, to_wire
 from ..runtime.transport import PeerLinks
 from .net import Links
-from .stalls import RTO_MAX, RTO_MIN
+from .stalls import Held
 
 log = logging.getLogger("ekka.transport")
 
@@ -53,7 +53,7 @@ class MemConn:
         self.closed_here = False
         self.closed = False
         self.arrives = 0.0        # when the last thing sent arrives: TCP keeps the order
-        self.held: list | None = None   # sent across a cut, waiting for a retransmission
+        self.held: Held | None = None   # sent across a cut, waiting for a retransmission
 
     def send(self, msg: Message) -> None:
         self._carry(to_wire(msg))
@@ -69,6 +69,8 @@ class MemConn:
         if self.closed:
             return
         self.closed = True
+        if self.held is not None:
+            self.held.drop()
         asyncio.get_running_loop().call_soon(self.t._closed, self, reason)
         if tell_peer and self.t.net.reachable(self.t.me, self.other.t.me):
             self._later(self.net_delay(), self.other._shut, "closed by peer", False)
@@ -86,25 +88,18 @@ class MemConn:
         if self.closed:
             return
         data = json.dumps(obj, separators=(",", ":"))
-        if self.held is not None:
-            self.held.append(data)          # behind what waits already
-        elif not self.t.net.reachable(self.t.me, self.other.t.me):
-            self.held = [data]
-            asyncio.get_running_loop().call_later(RTO_MIN, self._retransmit, RTO_MIN)
-        else:
-            self._later(self.net_delay(), self._arrive, data)
+        if self.held is None or self.held.items is None:
+            if self.t.net.reachable(self.t.me, self.other.t.me):
+                self._later(self.net_delay(), self._arrive, data)
+                return
+            self.held = Held(lambda: self.t.net.reachable(self.t.me, self.other.t.me),
+                             asyncio.get_running_loop().call_later, self._flush)
+        self.held.items.append(data)        # behind what waits already
 
-    def _retransmit(self, rto: float) -> None:
-        if self.closed:
-            self.held = None
-        elif not self.t.net.reachable(self.t.me, self.other.t.me):
-            rto = min(2 * rto, RTO_MAX)
-            asyncio.get_running_loop().call_later(rto, self._retransmit, rto)
-        else:
-            delay = self.net_delay()
-            for data in self.held:
-                self._later(delay, self._arrive, data)
-            self.held = None
+    def _flush(self, items: list) -> None:
+        delay = self.net_delay()
+        for data in items:
+            self._later(delay, self._arrive, data)
 
     def _arrive(self, data: str) -> None:
         far = self.other

@@ -13,61 +13,76 @@ RTO_MIN = 0.2
 RTO_MAX = 120.0
 
 
+class Held:
+    """What one direction of one connection holds while the link is cut: retried on TCP's
+    doubling timer; at the first retry that finds the link whole, `flush` gets it all, in order.
+    `later(delay, fn, *args)` is the clock of whichever simulator holds it."""
+
+    def __init__(self, reachable, later, flush):
+        self.items: list = []
+        self.reachable, self.later, self.flush = reachable, later, flush
+        later(RTO_MIN, self._retry, RTO_MIN)
+
+    def drop(self) -> None:
+        """Its connection was closed (or reset): nothing more of it arrives."""
+        self.items = None
+
+    def _retry(self, rto: float) -> None:
+        if self.items is None:
+            return
+        if not self.reachable():
+            rto = min(2 * rto, RTO_MAX)
+            self.later(rto, self._retry, rto)
+            return
+        items, self.items = self.items, None
+        self.flush(items)
+
+
 class Stalls:
+    """The pure simulator's held messages: per (src, dst), the connection in use and older ones."""
+
     def __init__(self, net):
         self.net = net
-        self.held: dict[tuple, list] = {}     # (src, dst) -> what waits on the connection in use
+        self.held: dict[tuple, Held] = {}     # (src, dst) -> what waits on the connection in use
         self.old: dict[tuple, list] = {}      # (src, dst) -> what waits on older ones, per connection
 
     def hold(self, src: str, dst: str, msg, deliver) -> bool:
         """True when msg waits: the link is cut, or what was written before it still waits."""
-        q = self.held.get((src, dst))
-        if q is not None:
-            q.append(msg)
-            return True
-        if self.net.reachable(src, dst):
-            return False
-        q = self.held[(src, dst)] = [msg]
-        self.net.later(RTO_MIN, self._retransmit, src, dst, RTO_MIN, q, deliver)
+        h = self.held.get((src, dst))
+        if h is None or h.items is None:
+            if self.net.reachable(src, dst):
+                return False
+            h = self.held[(src, dst)] = Held(lambda: self.net.reachable(src, dst), self.net.later,
+                                             lambda items: self._flush(src, dst, items, deliver))
+        h.items.append(msg)
         return True
 
-    def _retransmit(self, src: str, dst: str, rto: float, q: list, deliver) -> None:
-        if not q:
-            return          # its connection was closed
-        if not self.net.reachable(src, dst):
-            rto = min(2 * rto, RTO_MAX)
-            self.net.later(rto, self._retransmit, src, dst, rto, q, deliver)
-            return
-        if self.held.get((src, dst)) is q:
-            del self.held[(src, dst)]
+    def _flush(self, src: str, dst: str, items: list, deliver) -> None:
         latency = self.net.latency()        # one segment train: the order is kept
-        for msg in q:
+        for msg in items:
             self.net.later(latency, deliver, src, dst, msg)
-        q.clear()
 
     def fresh(self, a: str, b: str) -> None:
         """A new connection between a and b: what is sent from now on takes it. What waits on
         the old one still comes at that connection's next retransmission, unless it is closed."""
         for key in ((a, b), (b, a)):
-            q = self.held.pop(key, None)
-            if q:
-                self.old.setdefault(key, []).append(q)
+            h = self.held.pop(key, None)
+            if h is not None and h.items:
+                self.old.setdefault(key, []).append(h)
 
     def closed(self, a: str, b: str, oldest: bool) -> None:
         """Connections between a and b closed (the core resets those of a cut link, events.py
         Disconnect.abort): what waited on them is dropped. `oldest`: only those a fresh one
         replaced."""
         for key in ((a, b), (b, a)):
-            for q in self.old.pop(key, ()):
-                q.clear()
-            if not oldest:
-                q = self.held.pop(key, None)
-                if q:
-                    q.clear()
+            for h in self.old.pop(key, ()):
+                h.drop()
+            if not oldest and key in self.held:
+                self.held.pop(key).drop()
 
     def crashed(self, name: str) -> None:
         for key in [k for k in self.held if name in k]:
-            self.held.pop(key).clear()
+            self.held.pop(key).drop()
         for key in [k for k in self.old if name in k]:
-            for q in self.old.pop(key):
-                q.clear()
+            for h in self.old.pop(key):
+                h.drop()
