@@ -17,7 +17,8 @@ EP = [2, "0123456789ab"]
 
 EXAMPLES = [
     m.Heartbeat("c1", 42), m.Heartbeat("c1", 42, first=True), m.Heartbeat("c1", 42, swim=True),
-    m.SwimMessage({"t": "swim.ack", "v": 1, "seq": 3, "updates": []}), m.Sync("c1", [REC]), m.JoinRequest(REC["guid"]),
+    m.SwimMessage({"t": "swim.ack", "v": 1, "seq": 3, "updates": []}), m.Sync("c1", [REC]), m.Sync("c1", [REC], want=[3, 7]),
+    m.SyncSummary("c1", [0] * 64), m.JoinRequest(REC["guid"]),
     m.JoinAccepted("c1", [REC], {"k": ENTRY}), m.NotMember("c1", 3),
     m.KvWrite({"k": ENTRY}), m.KvWrite({"k": ENTRY}, 7, EP), m.KvAck(7),
     m.HealHello(1, False, "inc", None, True, EP, EP), m.HealEpoch(EP, ask=True), m.HealReport(True, ["b@h"]),

@@ -14,7 +14,7 @@ class DetectorHostGlue:
         return sorted(self.conns)
 
     def heartbeat(self, first: bool = False) -> Heartbeat:
-        return Heartbeat(self.cluster_id, self.digest(), first=first, swim=self.swim)
+        return Heartbeat(self.cluster_id, self.digest(), first=first, swim=self.swim, ranges=True)
 
     def send(self, peer: str, msg) -> None:
         self.ctx.send(peer, msg)

@@ -24,6 +24,7 @@ class DetectorHost(Protocol):
     up: AbstractSet[str]
 
     def connected(self) -> list: ...
+    def is_member(self, n: str) -> bool: ...
     def heartbeat(self) -> Message: ...
     def send(self, peer: str, msg: Message) -> None: ...
     def peer_silent(self, peer: str, now: float, reason: str) -> None: ...
@@ -68,6 +69,9 @@ class HeartbeatDetector:
         pass                # a SWIM peer's probe: its heartbeats toward us keep it alive here
 
     def members_changed(self, others, now: float, up: bool) -> None:
+        pass
+
+    def members_delta(self, joined, gone, now: float) -> None:
         pass
 
     def on_tick(self, now: float) -> None:

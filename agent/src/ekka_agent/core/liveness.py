@@ -22,7 +22,7 @@ class Liveness:
         self.d = Detector(me, settings or SwimSettings(), rng)
         self.send, self.log, self.on_up, self.on_down = send, log, on_up, on_down
         self.on_suspect = on_suspect or (lambda node, by, now: None)
-        self.known: frozenset = frozenset()
+        self.known: set = set()
 
     def next_deadline(self):
         return self.d.next_deadline()
@@ -34,29 +34,32 @@ class Liveness:
     def members(self, others, now: float, up: bool = False) -> None:
         """Membership's current others. New ones heard of from a running cluster (a join) start
         up; those only remembered (restored from disk) start down until they answer."""
-        cur = frozenset(others)
-        if cur == self.known:
-            return
-        gone, new = self.known - cur, cur - self.known
-        self.known = cur
-        for p in sorted(gone):
+        cur = set(others)
+        self.delta(sorted(cur - self.known), sorted(self.known - cur), now, up)
+
+    def delta(self, new, gone, now: float, up: bool) -> None:
+        """Members added and removed (sorted), in time proportional to the change."""
+        gone = [p for p in gone if p in self.known]
+        new = [p for p in new if p not in self.known]
+        self.known.difference_update(gone)
+        self.known.update(new)
+        for p in gone:
             self._run(MemberRemoved(p), now)
         if new:
-            self._run(MemberAdded(tuple(sorted(new)), up=up), now)
+            self._run(MemberAdded(tuple(new), up=up), now)
             if up:
-                for p in sorted(new):
+                for p in new:
                     self.on_up(p, now)
 
     def add(self, peer: str, now: float, up: bool) -> None:
-        """One member more (members() without rebuilding the whole list)."""
-        if peer not in self.known:
-            self.members(self.known | {peer}, now, up)
+        """One member more."""
+        self.delta([peer], (), now, up)
 
     def forget(self, peer: str, now: float) -> None:
         """Membership dropped the peer (removed, or we changed clusters): if it comes back, it
         starts down again and is up once it answers."""
         if peer in self.known:
-            self.known = self.known - {peer}
+            self.known.discard(peer)
             self._run(MemberRemoved(peer), now)
 
     def tick(self, now: float) -> None:
@@ -139,7 +142,6 @@ class SwimDetector:
         self.lv = Liveness(host.me, rng, self._send, host.log, self._alive, self._dead, swim_settings(settings),
                            on_suspect=host.peer_suspected)
         self.legacy = HeartbeatDetector(host, settings, only=set())
-        self.others: frozenset = frozenset()
         self.next_digest = None
         self.linger: dict[str, float] = {}     # dead member -> when its connection is closed
 
@@ -189,16 +191,20 @@ class SwimDetector:
         """A peer we heartbeated was upgraded (or switched to swim): probe it like the rest."""
         if peer in self.legacy.only:
             self.legacy.only.discard(peer)
-            if peer in self.others:
+            if peer != self.host.me and self.host.is_member(peer):
                 self.lv.add(peer, now, up=True)
 
     def members_changed(self, others, now: float, up: bool) -> None:
         """Membership's other members now (up: learnt from a running cluster, not from disk)."""
-        self.others = frozenset(others)
-        self.legacy.only &= self.others
-        # One set shared with Liveness.known while no peer speaks only heartbeats (the usual
-        # case): a second copy of every member per node is what a large cluster cannot afford.
-        self.lv.members(self.others - self.legacy.only if self.legacy.only else self.others, now, up)
+        others = set(others)
+        self.legacy.only &= others
+        self.lv.members(others - self.legacy.only, now, up)
+
+    def members_delta(self, joined, gone, now: float) -> None:
+        """Members that joined a running cluster and members removed, sorted: a merge's change."""
+        legacy = self.legacy.only
+        legacy.difference_update(gone)
+        self.lv.delta([p for p in joined if p not in legacy] if legacy else joined, gone, now, up=True)
 
     def on_tick(self, now: float) -> None:
         self.lv.tick(now)

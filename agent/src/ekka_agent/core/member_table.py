@@ -7,9 +7,10 @@ converge is table_sync.py, the record rules are records.py.
 from __future__ import annotations
 
 import uuid
+from bisect import insort
 
 from .drain import eligible
-from .records import digest, new_record
+from .records import RANGES, digest, new_record, range_of, record_hash
 
 
 class MemberTable:
@@ -40,10 +41,35 @@ class MemberTable:
                 "records": sorted(self.records.values(), key=lambda r: r["node"])}
 
     def records_changed(self) -> None:
-        """Whoever writes self.records calls this (the caches are read on every event)."""
+        """Whoever replaces self.records calls this (the caches are read on every event)."""
         self._digest = None
         self._members = None
         self._leader = None
+        self._ranges = None
+
+    def put_record(self, r: dict) -> None:
+        """Store one record in place of the one it replaces, the caches kept in O(1): a node
+        learns every member once, so a table rebuilt per record made forming N nodes O(N^3)."""
+        n = r["node"]
+        cur = self.records.get(n)
+        self.records[n] = r
+        if self._digest is not None or self._ranges is not None:
+            h = record_hash(r) ^ (record_hash(cur) if cur is not None else 0)
+            if self._digest is not None:
+                self._digest ^= h
+            if self._ranges is not None:
+                i = range_of(n)
+                self._ranges[0][i] ^= h
+                if cur is None:
+                    self._ranges[1][i].append(n)
+        live, was = not r["removed"], cur is not None and not cur["removed"]
+        if live != was and self._members is not None:
+            if live:
+                insort(self._members, n)
+            else:
+                self._members.remove(n)
+        if n == self.me or n in self.up or live != was:
+            self._leader = None     # the running set, a guid or a status may differ
 
     def members(self) -> list:
         if self._members is None:
@@ -85,12 +111,29 @@ class MemberTable:
             self._digest = digest(self.records)
         return self._digest
 
+    def range_digests(self) -> list:
+        return list(self._by_range()[0])
+
+    def records_in(self, ranges) -> list:
+        names = self._by_range()[1]
+        return [self.records[n] for i in ranges for n in names[i]]
+
+    def _by_range(self) -> tuple:
+        """Per range of the table (records.RANGES): the digest of its records and their names."""
+        if self._ranges is None:
+            dg, names = [0] * RANGES, [[] for _ in range(RANGES)]
+            for n, r in self.records.items():
+                i = range_of(n)
+                dg[i] ^= record_hash(r)
+                names[i].append(n)
+            self._ranges = (dg, names)
+        return self._ranges
+
     def set_own_status(self, status: str, now: float) -> None:
         """Our record's status (up, draining, drained), told to every member."""
         r = self.records[self.me]
         if r["status"] == status:
             return
-        self.records[self.me] = rec = dict(r, status=status, version=r["version"] + 1)
-        self.records_changed()
+        self.put_record(rec := dict(r, status=status, version=r["version"] + 1))
         self.ctx.persist()
         self.broadcast([rec])

@@ -4,7 +4,8 @@ A peer is up while a cluster-port connection to it is open and the failure detec
 (core/failure_detector.py) finds it alive; a reset connection marks it down at once. Down
 members are redialled with capped backoff for as long as they stay members, so a node that
 comes back after any absence is found again. Heartbeats carry a digest of the members table
-(under SWIM, one to a random peer now and then): a difference sends the table (anti-entropy).
+(under SWIM, one to a random peer now and then): a difference sends the records of the ranges
+of the table that differ (anti-entropy).
 
 This file holds the state and routes events; each decision is its own file, mixed in here:
 - member_table.py: the records, the views (members, running, leader), our own record;
@@ -21,13 +22,13 @@ from .failure_detector import make_detector
 from .join_protocol import JoinProtocol
 from .member_links import MemberLinks
 from .member_table import MemberTable
-from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, SwimMessage, Sync
+from .messages import Heartbeat, JoinAccepted, JoinRequest, NotMember, SwimMessage, Sync, SyncSummary
 from .table_sync import TableSync
 
 
 class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProtocol, Component):
     name = "membership"
-    handles = (Heartbeat, Sync, JoinRequest, JoinAccepted, NotMember, SwimMessage)
+    handles = (Heartbeat, Sync, SyncSummary, JoinRequest, JoinAccepted, NotMember, SwimMessage)
     commands = ("join", "leave", "force_leave")
 
     def __init__(self, ctx):
@@ -49,6 +50,7 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
         self._digest = None               # caches of digest(records) and members(): records_changed()
         self._members = None
         self._leader = None
+        self._ranges = None               # per range of the table: digests and names (member_table.py)
         self.pending_join = None          # {"target", "req_id", "deadline", "sent"}: join_protocol.py
         self.former: list[str] = []       # clusters this node has left, newest last
 
@@ -84,6 +86,8 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
             self.on_heartbeat(p, msg, now)
         elif isinstance(msg, Sync):
             self.on_sync(p, msg, now)
+        elif isinstance(msg, SyncSummary):
+            self.on_summary(p, msg, now)
         elif isinstance(msg, JoinRequest):
             self.on_join_req(p, msg, now)
         elif isinstance(msg, JoinAccepted):

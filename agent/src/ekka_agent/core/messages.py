@@ -132,6 +132,8 @@ class Heartbeat(Message):
     # The sender's detector is SWIM: it heartbeats only peers whose heartbeats lack this flag
     # (the previous release, or cluster.failure_detector = mesh).
     swim: bool = wire("sw", _bool, False, omit=True)
+    # The sender answers a SyncSummary (the previous release does not: it gets whole tables).
+    ranges: bool = wire("rg", _bool, False, omit=True)
 
 
 @message("swim")
@@ -144,6 +146,16 @@ class SwimMessage(Message):
 class Sync(Message):
     cluster_id: str = wire("cid", _str)
     records: list = wire("records", _records)
+    # Ranges of the table (records.RANGES) whose records the sender asks back: its records of
+    # them are these, after a SyncSummary showed those ranges differ.
+    want: tuple = wire("want", _list_of(_int, "range numbers"), default=(), omit=True)
+
+
+@message("sync_sum")
+class SyncSummary(Message):
+    """The digest of each range of the sender's table (table_sync.py)."""
+    cluster_id: str = wire("cid", _str)
+    ranges: list = wire("rg", _list_of(_int, "digests"))
 
 
 @message("join_req")
