@@ -32,7 +32,7 @@ class KV(Component):
 
     # ---- state ----
     def snapshot(self) -> dict:
-        return {"entries": self.entries, "clock": self.clock}
+        return {"entries": dict(self.entries), "clock": self.clock}   # entries are replaced, never changed
 
     def restore(self, state: dict) -> None:
         self.entries = state.get("entries", {})

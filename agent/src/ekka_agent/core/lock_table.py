@@ -28,7 +28,8 @@ class LockTable:
     # ---- state ----
     def snapshot(self) -> dict:
         off = self.ctx.wall_offset
-        return {"ceilings": self.ceilings, "counters": self.counters, "max_lease": self.max_lease, "clean": self.clean,
+        return {"ceilings": dict(self.ceilings), "counters": dict(self.counters), "max_lease": self.max_lease,
+                "clean": self.clean,
                 "entries": {r: dict(e, expires=e["expires"] + off) for r, e in self.entries.items()}}
 
     def restore(self, st: dict) -> None:

@@ -66,7 +66,7 @@ class TableSync:
                 # we were never in may list us because our join to it is under way.)
                 self.ctx.send(p, NotMember(msg.cluster_id, mine["version"]))
             return
-        self.merge(msg.records, now, source=p)
+        self.merge(msg.records, now, source=p, soon=True)
         if msg.want and self.cluster_id == msg.cluster_id:
             # Our records of the ranges they asked for, but those they just sent us.
             theirs = {r["node"]: r for r in msg.records}
@@ -75,7 +75,9 @@ class TableSync:
             if back:
                 self.ctx.send(p, Sync(self.cluster_id, back))
 
-    def merge(self, records: list, now: float, source: str) -> list:
+    def merge(self, records: list, now: float, source: str, soon: bool = False) -> list:
+        """Take the records newer than ours. `soon`: they are only what a peer told us (a
+        Sync), saved within a second (NodeCore.persist_soon), not before our next actions."""
         changed, joined, gone = [], [], []
         for r in records:
             cur = self.records.get(r["node"])
@@ -104,7 +106,7 @@ class TableSync:
                 else:
                     self.dial_member(n, now)
         if changed:
-            self.ctx.persist()
+            self.ctx.persist_soon() if soon else self.ctx.persist()
             self.detector.members_delta(sorted(joined), sorted(gone), now)
         return changed
 

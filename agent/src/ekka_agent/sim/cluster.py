@@ -58,8 +58,10 @@ class SimCluster:
 
     def crash(self, name: str) -> None:
         """kill -9: the process is gone; peers see the connection reset if they can hear it."""
-        if name in self.alive:
-            self.saved[name] = self.net.wire(self.nodes[name].snapshot())
+        # What it keeps is what it saved last (SimCarrier.persist), copied as a file would be:
+        # not what it learnt since from peers and had yet to save (NodeCore.persist_soon).
+        if name in self.saved:
+            self.saved[name] = self.net.wire(self.saved[name])
         self.alive.discard(name)
         if self.stalls:
             self.stalls.crashed(name)
@@ -227,9 +229,9 @@ class SimCarrier:
         self.sim.events.append((self.sim.now, self.src, event))
 
     def persist(self, snapshot) -> None:
-        # What a crash leaves is the state at the crash: crash() takes that copy, so nothing
-        # needs saving here (the runtime has written it before acting, as step() does).
-        pass
+        # Kept as it is (every part of a snapshot is a copy or never changes after); crash()
+        # makes the copy a file would be.
+        self.sim.saved[self.src] = snapshot()
 
     def helper(self, a) -> bool:
         return self.sim.helper(self.src, a)
