@@ -9,7 +9,7 @@ rejoins through discovery or `ekka-ctl cluster join`.
 """
 from __future__ import annotations
 
-from .context import Component
+from .context import Component, earliest
 from .messages import CleanAnswer, CleanQuery
 
 ASK_TIMEOUT = 3.0
@@ -40,8 +40,7 @@ class Autoclean(Component):
         self.check_at = now + self.every
 
     def next_deadline(self):
-        ds = [self.check_at] + ([self.asking["deadline"]] if self.asking else [])
-        return min(d for d in ds if d is not None) if any(d is not None for d in ds) else None
+        return earliest(self.check_at, self.asking["deadline"] if self.asking else None)
 
     def down_for(self, p: str, now: float) -> float:
         # Never seen up since this node started: count from our start.

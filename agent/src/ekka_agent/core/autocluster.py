@@ -20,7 +20,7 @@ second cluster after a partition heals. A probe from a stranger starts a round s
 """
 from __future__ import annotations
 
-from .context import Component
+from .context import Component, earliest
 from ..strategies import DISCOVERY_WITH_LOCK, DISCOVERY_WITH_REGISTRY
 from .discovery_control import DiscoveryControl
 from .discovery_probes import DiscoveryProbes
@@ -80,8 +80,7 @@ class AutoCluster(DiscoveryRound, DiscoveryProbes, DiscoveryControl, Component):
             self.next_run = now
 
     def next_deadline(self):
-        ds = [d for d in (self.next_run, self.deadline) if d is not None]
-        return min(ds) if ds else None
+        return earliest(self.next_run, self.deadline)
 
     def on_tick(self, now: float) -> None:
         if self.deadline is not None and now >= self.deadline:

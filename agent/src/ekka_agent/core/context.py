@@ -21,6 +21,16 @@ from .messages import Message
 from .settings import Settings
 
 
+def earliest(*deadlines) -> Optional[float]:
+    """The earliest of some deadlines (None: none). Asked after every event of every node, so a
+    plain loop: no list, no generator."""
+    d = None
+    for t in deadlines:
+        if t is not None and (d is None or t < d):
+            d = t
+    return d
+
+
 class BadArgument(Exception):
     """A command's argument is wrong: the node answers bad_argument with this text."""
 

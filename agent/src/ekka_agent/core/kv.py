@@ -162,7 +162,7 @@ class KV(Component):
                 self._maybe_done(wid)
 
     def next_deadline(self):
-        return min((w["deadline"] for w in self.pending.values()), default=None)
+        return min(w["deadline"] for w in self.pending.values()) if self.pending else None
 
     def on_tick(self, now: float) -> None:
         for wid in list(self.pending):

@@ -7,6 +7,7 @@ arrives, and turns its verdicts into membership's mark_up / mark_down.
 from __future__ import annotations
 
 from . import swim_msgs
+from .context import earliest
 from .messages import Heartbeat, SwimMessage
 from .swim import Detector
 from .swim_events import (Contact, ConnectionReset, Down, Indirect, Leave, MemberAdded, MemberRemoved, Paused,
@@ -152,13 +153,9 @@ class SwimDetector:
         self.lv.tick(now)
 
     def next_deadline(self):
-        ds = [self.lv.next_deadline(), self.next_digest]
-        if self.linger:
-            ds.append(min(self.linger.values()))
-        if self.legacy.only:
-            ds.append(self.legacy.next_deadline())
-        ds = [d for d in ds if d is not None]
-        return min(ds) if ds else None
+        return earliest(self.lv.next_deadline(), self.next_digest,
+                        min(self.linger.values()) if self.linger else None,
+                        self.legacy.next_deadline() if self.legacy.only else None)
 
     def alive(self, peer: str) -> bool:
         return peer in self.legacy.only or self.lv.is_up(peer)

@@ -61,7 +61,7 @@ class LockCoordinator(LockRounds, EtcdHolds, Component):
 
     # ---------- time ----------
     def next_deadline(self):
-        return min((op.deadline for op in self.ops.values()), default=None)
+        return min(op.deadline for op in self.ops.values()) if self.ops else None
 
     def on_tick(self, now: float) -> None:
         for oid in [k for k, op in self.ops.items() if now >= op.deadline]:

@@ -91,7 +91,7 @@ class LockTable:
                 self.ctx.log("info", "lock %r of %s on %s expired" % (r, e["owner"], e["node"]))
 
     def next_deadline(self):
-        return min((e["expires"] for e in self.entries.values()), default=None)
+        return min(e["expires"] for e in self.entries.values()) if self.entries else None
 
     # ---- grants ----
     def holder(self, res: str, now: float):

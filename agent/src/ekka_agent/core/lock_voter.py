@@ -10,7 +10,7 @@ its own view. While its node drains, or has just been revived, it grants and vot
 from __future__ import annotations
 
 from . import drain
-from .context import Component
+from .context import Component, earliest
 from .lock_table import LockTable
 from .lock_handover import Handover
 from .messages import (LockCommit, LockHandover, LockHandoverAck, LockHandoverAsk, LockRelease, LockRenew, LockReply,
@@ -35,8 +35,7 @@ class LockVoter(Component):
         self.table.on_stop()
 
     def next_deadline(self):
-        ds = [d for d in (self.table.next_deadline(), self.handover.next_deadline()) if d is not None]
-        return min(ds) if ds else None
+        return earliest(self.table.next_deadline(), self.handover.next_deadline())
 
     def on_tick(self, now: float) -> None:
         self.table.expire(now)

@@ -16,7 +16,7 @@ This file holds the state and routes events; each decision is its own file, mixe
 """
 from __future__ import annotations
 
-from .context import Component
+from .context import Component, earliest
 from .detector_host import DetectorHostGlue
 from .failure_detector import make_detector
 from .join_protocol import JoinProtocol
@@ -66,12 +66,8 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
             self.dial(p)
 
     def next_deadline(self):
-        ds = [self.detector.next_deadline()]
-        if self.redial_at:
-            ds.append(min(self.redial_at.values()))
-        if self.pending_join:
-            ds.append(self.pending_join["deadline"])
-        return min(ds)
+        return earliest(self.detector.next_deadline(), min(self.redial_at.values()) if self.redial_at else None,
+                        self.pending_join["deadline"] if self.pending_join else None)
 
     def on_tick(self, now: float) -> None:
         self.detector.on_tick(now)

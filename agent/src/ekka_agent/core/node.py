@@ -11,7 +11,7 @@ import random
 
 from . import events as ev
 from .components import build_components
-from .context import BadArgument, Component, InternalRequest
+from .context import BadArgument, Component, InternalRequest, earliest
 from .kv import KV
 from .membership import Membership
 from .messages import Message
@@ -47,6 +47,9 @@ class NodeCore:
         self._messages = self._route("handles")
         self._commands = self._route("commands")
         self._events = self._route("events")
+        # Asked after every event: only the parts that have deadlines, their methods kept.
+        self._deadlines = [c.next_deadline for c in self.parts
+                           if type(c).next_deadline is not Component.next_deadline]
         gates = [g for g in (c.data_gate() for c in self.components) if g is not None]
         self.kv.gate = gates[0] if gates else None
         self._state = state
@@ -96,10 +99,12 @@ class NodeCore:
         return out
 
     def next_deadline(self) -> float | None:
-        ds = [d for d in (c.next_deadline() for c in self.parts) if d is not None]
-        if self.save_at is not None:
-            ds.append(self.save_at)
-        return min(ds) if ds else None
+        d = self.save_at
+        for f in self._deadlines:
+            t = f()
+            if t is not None and (d is None or t < d):
+                d = t
+        return d
 
     def _start(self, now: float) -> None:
         st = self._state

@@ -10,7 +10,7 @@ docs/partitions.md explains the why.
 """
 from __future__ import annotations
 
-from .context import Component
+from .context import Component, earliest
 from .settings import HealSettings
 from .messages import HealEpoch, HealHello, HealReport, HealView, HealViewRequest
 
@@ -283,11 +283,8 @@ class SplitDetector(Component):
 
     # ---------- time ----------
     def next_deadline(self):
-        ds = [self.hello_at, self.ask_at, self.down_report_at]
-        if self.unsynced and self.report_at is not None:
-            ds.append(self.report_at)
-        ds = [d for d in ds if d is not None]
-        return min(ds) if ds else None
+        return earliest(self.hello_at, self.ask_at, self.down_report_at,
+                        self.report_at if self.unsynced else None)
 
     def on_tick(self, now: float) -> None:
         if self.hello_at is not None and now >= self.hello_at:
