@@ -3,6 +3,7 @@ exchange the ranges that differ, not the whole table; a peer of the previous rel
 answers no summary, still gets and sends whole tables."""
 from __future__ import annotations
 
+from ekka_agent.core import events as ev
 from ekka_agent.core.messages import Heartbeat, Sync, SyncSummary
 from ekka_agent.sim import SimCluster
 
@@ -70,3 +71,14 @@ def test_a_peer_that_answers_no_summary_gets_whole_tables():
     assert c.run_until(lambda: everyone_has(c, ns, rec), timeout=120), "the lost change never spread"
     assert not [s for s, d, msg in seen if d == old and isinstance(msg, SyncSummary)]
     assert [msg for s, d, msg in seen if old in (s, d) and isinstance(msg, Sync) and len(msg.records) == N]
+
+
+def test_a_summary_cut_into_other_ranges_is_answered_with_the_whole_table():
+    c, ns = formed(seed=7)
+    seen = watch_syncs(c)
+    m = c.nodes[ns[3]].membership
+    # A later release that cuts the table another way: no range can be compared, all of it goes.
+    c._feed(ns[3], ev.Received(ns[4], SyncSummary(m.cluster_id, [0] * 32)))
+    c.run(0.1)
+    assert [msg for s, d, msg in seen if (s, d) == (ns[3], ns[4]) and isinstance(msg, Sync)
+            and len(msg.records) == N and not msg.want]

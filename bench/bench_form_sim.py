@@ -1,0 +1,109 @@
+"""Forming a cluster through the protocol on the whole sans-IO core (sim/cluster.py: membership,
+the detector, autoheal, kv, locks), from a seed: N bare NodeCores, each joins the first one after
+the other (as `ekka-ctl cluster join` does), until every node runs every other, shares data with
+every other and holds one data epoch. One fresh interpreter per N, so memory is that run's.
+
+Prints per N: the virtual time, the wall time, peak RSS, and the growth exponent between sizes
+(wall ~ N^k) with what it predicts for 10,000 nodes. The core keeps a connection and a hello per
+pair of members (a full mesh): the exponent is at least 2 and the 10,000-node figure is far above
+the 10 minutes issue 12 asks; this bench tracks how far.
+
+    python bench/bench_form_sim.py [--quick] [--sizes 250,500,1000] [--seed S]   # quick: 150,300
+"""
+from __future__ import annotations
+
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common as c  # noqa: E402
+
+
+def one(n: int, seed: int) -> dict:
+    from ekka_agent.sim import SimCluster
+    from sim.test_partition_sim import converged, names
+    t0 = time.monotonic()
+    sim = SimCluster(seed=seed, delay=(0.0005, 0.005), copy=False)
+    ns = names(n)
+    for x in ns:
+        sim.add(x)
+    for x in ns[1:]:
+        r = sim.command(x, "join", node=ns[0])
+        if r is None or not r.ok:
+            return {"n": n, "error": "%s could not join: %r" % (x, r)}
+    ok = sim.run_until(lambda: converged(sim, ns), timeout=120, step=0.5)
+    return {"n": n, "ok": ok, "virtual": sim.now, "wall": time.monotonic() - t0,
+            "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def usage(why: str) -> None:
+    print("usage: bench_form_sim.py [--quick] [--sizes N[,N...]] [--seed S]: %s" % why, file=sys.stderr)
+    sys.exit(2)
+
+
+def options(args: list) -> tuple:
+    quick, sizes, seed = False, None, 1
+    it = iter(args)
+    for a in it:
+        if a == "--quick":
+            quick = True
+        elif a in ("--sizes", "--seed"):
+            v = next(it, "")
+            try:
+                vals = [int(x) for x in v.split(",")]
+            except ValueError:
+                usage("%s takes %s, got %r" % (a, "N[,N...]" if a == "--sizes" else "an integer", v))
+            if a == "--seed" and len(vals) == 1:
+                seed = vals[0]
+            elif a == "--sizes" and all(2 <= x <= 20000 for x in vals):
+                sizes = vals
+            else:
+                usage("%s: got %r (sizes are 2..20000, one seed)" % (a, v))
+        else:
+            usage("unknown argument %r" % a)
+    return sizes or ([150, 300] if quick else [250, 500, 1000]), seed
+
+
+def main() -> int:
+    c.exit_on_sigterm()
+    args = sys.argv[1:]
+    if args[:1] == ["--one"]:
+        print(json.dumps(one(int(args[1]), int(args[2]))))
+        return 0
+    sizes, seed = options(args)
+    print("bench_form_sim: N nodes join one seed one after another through the protocol, seed %d" % seed)
+    print("%6s  %10s  %9s  %9s  %s" % ("N", "virtual", "wall", "peak RSS", "wall ~ N^k"))
+    prev, failed = None, False
+    for n in sizes:
+        p = subprocess.run([sys.executable, __file__, "--one", str(n), str(seed)],
+                           capture_output=True, text=True)
+        try:
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            print("%6d  failed: %s" % (n, (p.stderr or p.stdout).strip()[-400:]))
+            failed = True
+            continue
+        if not r.get("ok"):
+            print("%6d  did not form: %s" % (n, r.get("error", "no one cluster within 120 s virtual")))
+            failed = True
+            continue
+        k = ""
+        if prev:
+            e = math.log(r["wall"] / prev["wall"]) / math.log(n / prev["n"])
+            k = "k = %.2f; 10,000 nodes would take about %.0f min" % (e, r["wall"] * (10000 / n) ** e / 60)
+        print("%6d  %8.1f s  %7.1f s  %5.0f MiB  %s" % (n, r["virtual"], r["wall"], r["rss_mib"], k))
+        sys.stdout.flush()
+        prev = r
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
