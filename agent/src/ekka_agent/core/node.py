@@ -11,7 +11,7 @@ import random
 
 from . import events as ev
 from .components import build_components
-from .context import BadArgument, Component, InternalRequest, earliest
+from .context import BadArgument, Component, InternalRequest
 from .kv import KV
 from .membership import Membership
 from .messages import Message
