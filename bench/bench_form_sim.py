@@ -3,10 +3,11 @@ the detector, autoheal, kv, locks), from a seed: N bare NodeCores, each joins th
 the other (as `ekka-ctl cluster join` does), until every node runs every other, shares data with
 every other and holds one data epoch. One fresh interpreter per N, so memory is that run's.
 
-Prints per N: the virtual time, the wall time, peak RSS, and the growth exponent between sizes
-(wall ~ N^k) with what it predicts for 10,000 nodes. The core keeps a connection and a hello per
-pair of members (a full mesh): the exponent is at least 2 and the 10,000-node figure is far above
-the 10 minutes issue 12 asks; this bench tracks how far.
+Prints per N: the virtual time, the wall time, peak RSS, the events each core handled and the
+messages delivered per pair of members, and the growth exponent between sizes (wall ~ N^k) with
+what it predicts for 10,000 nodes. The core keeps a connection and a hello per pair of members (a
+full mesh): events per pair stay flat, so the exponent is at least 2 and the 10,000-node figure is
+far above the 10 minutes issue 12 asks; this bench tracks how far.
 
     python bench/bench_form_sim.py [--quick] [--sizes 250,500,1000] [--seed S]   # quick: 150,300
 """
@@ -35,13 +36,24 @@ def one(n: int, seed: int) -> dict:
     ns = names(n)
     for x in ns:
         sim.add(x)
+    counts = {"events": 0, "messages": 0}
+    feed, deliver = sim._feed, sim._deliver
+
+    def counted_feed(name, event):
+        counts["events"] += 1
+        feed(name, event)
+
+    def counted_deliver(src, dst, msg):
+        counts["messages"] += 1
+        deliver(src, dst, msg)
+    sim._feed, sim._deliver = counted_feed, counted_deliver
     for x in ns[1:]:
         r = sim.command(x, "join", node=ns[0])
         if r is None or not r.ok:
             return {"n": n, "error": "%s could not join: %r" % (x, r)}
     ok = sim.run_until(lambda: converged(sim, ns), timeout=120, step=0.5)
-    return {"n": n, "ok": ok, "virtual": sim.now, "wall": time.monotonic() - t0,
-            "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return dict(counts, n=n, ok=ok, virtual=sim.now, wall=time.monotonic() - t0,
+                rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def usage(why: str) -> None:
@@ -80,7 +92,8 @@ def main() -> int:
         return 0
     sizes, seed = options(args)
     print("bench_form_sim: N nodes join one seed one after another through the protocol, seed %d" % seed)
-    print("%6s  %10s  %9s  %9s  %s" % ("N", "virtual", "wall", "peak RSS", "wall ~ N^k"))
+    print("%6s  %10s  %9s  %9s  %15s  %s" % ("N", "virtual", "wall", "peak RSS", "per pair: ev/msg",
+                                             "wall ~ N^k"))
     prev, failed = None, False
     for n in sizes:
         p = subprocess.run([sys.executable, __file__, "--one", str(n), str(seed)],
@@ -99,7 +112,9 @@ def main() -> int:
         if prev:
             e = math.log(r["wall"] / prev["wall"]) / math.log(n / prev["n"])
             k = "k = %.2f; 10,000 nodes would take about %.0f min" % (e, r["wall"] * (10000 / n) ** e / 60)
-        print("%6d  %8.1f s  %7.1f s  %5.0f MiB  %s" % (n, r["virtual"], r["wall"], r["rss_mib"], k))
+        pairs = n * (n - 1) / 2
+        print("%6d  %8.1f s  %7.1f s  %5.0f MiB  %7.1f / %5.1f  %s" % (
+            n, r["virtual"], r["wall"], r["rss_mib"], r["events"] / pairs, r["messages"] / pairs, k))
         sys.stdout.flush()
         prev = r
     return 1 if failed else 0
