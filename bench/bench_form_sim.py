@@ -30,7 +30,13 @@ import common as c  # noqa: E402
 
 def one(n: int, seed: int) -> dict:
     from ekka_agent.sim import SimCluster
+    from ekka_agent.sim.collector import large_run
     from sim.test_partition_sim import converged, names
+    with large_run():
+        return _form(n, seed, SimCluster, converged, names)
+
+
+def _form(n: int, seed: int, SimCluster, converged, names) -> dict:
     t0 = time.monotonic()
     sim = SimCluster(seed=seed, delay=(0.0005, 0.005), copy=False)
     ns = names(n)

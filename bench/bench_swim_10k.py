@@ -14,7 +14,6 @@ runs at 1,000 nodes in tests/sim/test_partition_sim.py; at 10,000 its per-node m
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import random
 import resource
@@ -27,6 +26,7 @@ import common as c  # noqa: E402
 
 from core.swim_loop import SwimNet  # noqa: E402  (tests/core, on the path through common)
 from ekka_agent.core.swim_events import Down, Up  # noqa: E402
+from ekka_agent.sim.collector import large_run  # noqa: E402
 
 
 class DownViews:
@@ -128,10 +128,8 @@ def main() -> int:
     n = a.n or (2000 if a.quick else 10000)
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1, 10 ** 6)
     print("bench_swim_10k: N = %d, seed %d (rerun: --n %d --seed %d)" % (n, seed, n, seed), flush=True)
-    # Millions of messages live for a few virtual milliseconds; collecting every 700 allocations
-    # (the default) walks the young ones over and over for no garbage (the run makes no cycles).
-    gc.set_threshold(100_000, 50, 100)
-    r = run(n, seed)
+    with large_run():
+        r = run(n, seed)
     c.print_table("SWIM at N = %d on the in-memory loop: chaos, then heal and restart (seed %d)" % (n, seed),
                   ["N", "seed", "chaos rounds", "down verdicts", "virtual s", "heal -> every node holds every node up",
                    "messages per node", "build (wall)", "whole run (wall)", "max RSS"],

@@ -13,6 +13,7 @@ import pytest
 
 from ekka_agent.core import events as ev
 from ekka_agent.sim import SimCluster
+from ekka_agent.sim.collector import large_run
 
 NO_BREAKER = {"cluster.autoheal_delay": 1000, "cluster.autoheal_max_heals": 1000}
 
@@ -176,6 +177,11 @@ def preform(c, ns) -> None:
 
 
 def run_thousand(seed: int, n: int = 1000):
+    with large_run():
+        return _thousand(seed, n)
+
+
+def _thousand(seed: int, n: int):
     rng = random.Random(seed)
     c = SimCluster(seed=seed, options=dict(NO_BREAKER, **BIG), delay=(0.0005, 0.005), loss=0.01, copy=False)
     ns = names(n)
