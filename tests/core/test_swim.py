@@ -149,6 +149,17 @@ def test_contact_from_a_member_held_dead_tells_it_so_it_refutes():
     assert Up("c") in d.handle(Received("c", refute.msg), 2.02)
 
 
+def test_a_new_connection_to_a_suspect_member_tells_it_again_at_once():
+    """The tell sent when the suspicion arrived had no connection to go by (dropped); waiting out
+    the once-per-period limit let the suspicion time out before the refutation came back."""
+    def tells(out):     # ours, to c: what it must refute (gossip may carry b's news too)
+        return [a for a in sends(out) if a.peer == "c" and Update(SUSPECT, "c", 0, "a") in a.msg.updates]
+    d = detector(probe_interval=1.0)
+    assert tells(d.handle(Received("b", m.Gossip((Update(SUSPECT, "c", 0, "b"),))), 0.1))  # lost: no connection
+    assert tells(d.handle(Contact("c"), 0.3))
+    assert not tells(d.handle(Received("c", m.Ack(99)), 0.4))    # then once per period again
+
+
 def test_a_member_held_dead_is_no_witness_against_others():
     d = detector()
     d.handle(ConnectionReset("c"), 0.0)

@@ -163,6 +163,12 @@ class Detector:
         if isinstance(event, Received):
             self._received(event.peer, event.msg, now)
         elif isinstance(event, Contact):
+            # A new connection: what we told it before may never have left (a message to a
+            # member with no connection yet is dropped), so it is told again now, not after the
+            # once-per-period limit. A member that joined while another was suspected held the
+            # suspicion, its tell went nowhere, and the refutation came after its timer.
+            self.told.pop(event.peer, None)
+            self.refuted_to.pop(event.peer, None)
             self._contact(event.peer, now)
         elif isinstance(event, ConnectionReset):
             m = self.members.get(event.peer)
