@@ -13,6 +13,7 @@ far above the 10 minutes issue 12 asks; this bench tracks how far.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import resource
@@ -27,16 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common as c  # noqa: E402
 
+from ekka_agent.sim import SimCluster  # noqa: E402
+from ekka_agent.sim.collector import large_run  # noqa: E402
+from sim.test_partition_sim import converged, names  # noqa: E402
+
 
 def one(n: int, seed: int) -> dict:
-    from ekka_agent.sim import SimCluster
-    from ekka_agent.sim.collector import large_run
-    from sim.test_partition_sim import converged, names
     with large_run():
-        return _form(n, seed, SimCluster, converged, names)
+        return _form(n, seed)
 
 
-def _form(n: int, seed: int, SimCluster, converged, names) -> dict:
+def _form(n: int, seed: int) -> dict:
     t0 = time.monotonic()
     sim = SimCluster(seed=seed, delay=(0.0005, 0.005), copy=False)
     ns = names(n)
@@ -62,47 +64,35 @@ def _form(n: int, seed: int, SimCluster, converged, names) -> dict:
                 rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def usage(why: str) -> None:
-    print("usage: bench_form_sim.py [--quick] [--sizes N[,N...]] [--seed S]: %s" % why, file=sys.stderr)
-    sys.exit(2)
-
-
-def options(args: list) -> tuple:
-    quick, sizes, seed = False, None, 1
-    it = iter(args)
-    for a in it:
-        if a == "--quick":
-            quick = True
-        elif a in ("--sizes", "--seed"):
-            v = next(it, "")
-            try:
-                vals = [int(x) for x in v.split(",")]
-            except ValueError:
-                usage("%s takes %s, got %r" % (a, "N[,N...]" if a == "--sizes" else "an integer", v))
-            if a == "--seed" and len(vals) == 1:
-                seed = vals[0]
-            elif a == "--sizes" and all(2 <= x <= 20000 for x in vals):
-                sizes = vals
-            else:
-                usage("%s: got %r (sizes are 2..20000, one seed)" % (a, v))
-        else:
-            usage("unknown argument %r" % a)
-    return sizes or ([150, 300] if quick else [250, 500, 1000]), seed
+def sizes_arg(v: str) -> list:
+    try:
+        sizes = [int(x) for x in v.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("N[,N...], got %r" % v) from None
+    if not all(2 <= x <= 20000 for x in sizes):
+        raise argparse.ArgumentTypeError("each N must be 2..20000, got %r" % v)
+    return sizes
 
 
 def main() -> int:
     c.exit_on_sigterm()
-    args = sys.argv[1:]
-    if args[:1] == ["--one"]:
-        print(json.dumps(one(int(args[1]), int(args[2]))))
+    ap = argparse.ArgumentParser(description="the whole core forming N nodes through the protocol")
+    ap.add_argument("--quick", action="store_true", help="N = 150, 300")
+    ap.add_argument("--sizes", type=sizes_arg, default=None, help="N[,N...] (full: 250,500,1000)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)   # one size, in this process
+    a = ap.parse_args()
+    seed = a.seed
+    if a.one is not None:
+        print(json.dumps(one(a.one, seed)))
         return 0
-    sizes, seed = options(args)
+    sizes = a.sizes or ([150, 300] if a.quick else [250, 500, 1000])
     print("bench_form_sim: N nodes join one seed one after another through the protocol, seed %d" % seed)
     print("%6s  %10s  %9s  %9s  %15s  %s" % ("N", "virtual", "wall", "peak RSS", "per pair: ev/msg",
                                              "wall ~ N^k"))
     prev, failed = None, False
     for n in sizes:
-        p = subprocess.run([sys.executable, __file__, "--one", str(n), str(seed)],
+        p = subprocess.run([sys.executable, __file__, "--one", str(n), "--seed", str(seed)],
                            capture_output=True, text=True)
         try:
             r = json.loads(p.stdout.strip().splitlines()[-1])

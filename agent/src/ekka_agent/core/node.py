@@ -11,7 +11,7 @@ import random
 
 from . import events as ev
 from .components import build_components
-from .context import BadArgument, Component, InternalRequest
+from .context import BadArgument, Component, InternalRequest, earliest
 from .kv import KV
 from .membership import Membership
 from .messages import Message
@@ -99,12 +99,7 @@ class NodeCore:
         return out
 
     def next_deadline(self) -> float | None:
-        d = self.save_at
-        for f in self._deadlines:
-            t = f()
-            if t is not None and (d is None or t < d):
-                d = t
-        return d
+        return earliest(self.save_at, *[f() for f in self._deadlines])
 
     def _start(self, now: float) -> None:
         st = self._state

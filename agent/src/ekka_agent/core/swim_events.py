@@ -44,8 +44,9 @@ class Received:
 
 @dataclass(frozen=True)
 class Contact:
-    """The peer reached us outside the detector (a new connection, a data message): if we hold
-    it suspect or dead, it is told, so it refutes and is up again at once."""
+    """A new connection to the peer (liveness.py, on connection up): if we hold it suspect or
+    dead, it is told at once, so it refutes and is up again (what we told it before may have had
+    no connection to go by)."""
     peer: str
 
 
