@@ -63,6 +63,7 @@ def test_http_endpoint(agents, tmp_path):
     assert ("ekka_discovery_rounds_total", ()) in one and ("ekka_partitions_total", ()) in one
     assert fams["ekka_lock_acquire_duration_seconds"].type == "histogram"
     assert fams["ekka_failure_detector_suspicions"].type == "counter"
+    assert 0 < one[("process_open_fds", ())] < one[("process_max_fds", ())]   # open files run out with members
 
     n2.kill()
     wait_until(lambda: n1.running() == [n1.name], 10, message="n2 down")

@@ -80,6 +80,8 @@ def test_mixed_fleet_forms_one_cluster(fleet):
         assert not fleet.controller.can_connect(n1.ip, port), f"outsider reaches node1:{port}"
     assert fleet.controller.can_connect(n1.ip, 22)
     assert "ExecReload=/bin/kill -HUP $MAINPID" in fleet.ok("node1", "systemctl cat ekka-agent.service")
+    # The unit's LimitNOFILE, not systemd's default soft limit of 1024 (about 330 members).
+    assert fleet.status("node3")["open_files"]["limit"] == 65536
 
 
 # What a changed setting that needs a restart makes change, and nothing else: in check mode

@@ -42,6 +42,10 @@ def run(a) -> int:
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s [" + cfg["node.name"] + "] %(name)s: %(message)s")
     from ..runtime.agent import Agent, StartupError
+    from ..runtime.open_files import raise_soft_limit
+    before, after = raise_soft_limit()
+    if before != after:
+        logging.getLogger("ekka.agent").info("open files: soft limit raised from %d to %d", before, after)
     try:
         asyncio.run(Agent(cfg).run_forever())
     except StartupError as e:

@@ -15,6 +15,7 @@ EXTRAS: list = [
     "ekka_agent.runtime.reload",    # SIGHUP: cookies and TLS files re-read (issue 10)
     "ekka_agent.runtime.certs",     # certificate expiry alarm (issue 10)
     "ekka_agent.runtime.http",      # HTTP status, readiness, metrics and actions (issue 11)
+    "ekka_agent.runtime.open_files",  # open files in use, the limit, and an alarm when short (issue 12)
 ]
 
 

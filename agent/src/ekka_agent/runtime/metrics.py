@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..core import versions
@@ -43,6 +43,8 @@ class Metrics(Extra):
         self.lock_time = Histogram("ekka_lock_acquire_duration_seconds", "Lock acquisition latency", ["strategy"],
                                    buckets=LATENCY_BUCKETS, registry=r)
         r.register(_FromStatus(self))
+        # process_open_fds / process_max_fds beside CPU and memory: open files run out with members.
+        ProcessCollector(registry=r)
         self.split_at = None
         self.task = None
 
