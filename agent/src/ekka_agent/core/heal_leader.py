@@ -24,6 +24,7 @@ from .messages import HealAlarms, HealPlan, HealReport, HealRound, HealView, Hea
 from .settings import HealSettings
 
 VIEW_RETRY = 1.0        # ask again for a view not given, for as long as that node is up
+SETTLE_MAX = 5          # returns push a wait back by at most this many autoheal_delays in all
 
 
 class Phase(enum.Enum):
@@ -37,6 +38,8 @@ class Phase(enum.Enum):
 TRANSITIONS = {
     (Phase.IDLE, "report"): Phase.WAIT,
     (Phase.WAIT, "report"): Phase.WAIT,           # cuts the wait short
+    (Phase.WAIT, "member_back"): Phase.WAIT,      # pushes it back: the other sides follow (on_peer_up)
+    (Phase.GATHER, "member_back"): Phase.WAIT,    # and so it does to a gathering under way
     (Phase.WAIT, "timer"): Phase.GATHER,
     (Phase.HEAL, "timer"): Phase.GATHER,           # the round took too long: look again
     (Phase.HEAL, "round_done"): Phase.GATHER,
@@ -70,11 +73,14 @@ class HealLeader(Component):
         self.heals: list = []           # times of heal rounds (breaker)
         self.alarms: list = []          # the leader's alarms, on every node
         self.stopped_alarm = None
+        self.settle_cap = None          # how far returns may push the current wait back
 
     def _to(self, what: str, at: float | None = None) -> None:
         nxt = TRANSITIONS.get((self.phase, what))
         if nxt is None:
             raise RuntimeError("heal leader: %r in phase %s" % (what, self.phase.name))
+        if nxt not in (Phase.WAIT, Phase.GATHER):
+            self.settle_cap = None
         self.phase, self.phase_at = nxt, at
 
     def on_reset(self, now: float) -> None:
@@ -117,6 +123,23 @@ class HealLeader(Component):
         elif self.phase is Phase.IDLE:
             self._to("report", now + self.s.delay)
         # else a gathering or a heal is under way: it sees this node's state too
+
+    def on_peer_up(self, p: str, now: float) -> None:
+        """A member back from down: a partition is probably ending, and the other sides come
+        back within a moment (membership redials the members still down at once). Gathering
+        now would heal the first group back on its own, maybe keeping a side that is not the
+        largest, and the rest in a second round; so a wait under way lasts until autoheal_delay
+        after the latest return, but not past SETTLE_MAX delays after the first (a flapping
+        link must not hold a heal off for good). A gathering under way starts again after that
+        wait: views that miss the members still coming back would be judged as whole sides."""
+        if self.phase not in (Phase.WAIT, Phase.GATHER):
+            return
+        if self.settle_cap is None:
+            self.settle_cap = now + SETTLE_MAX * self.s.delay
+        at = now + self.s.delay
+        if self.phase is Phase.WAIT and self.phase_at is not None:
+            at = max(self.phase_at, at)
+        self._to("member_back", min(at, max(self.settle_cap, now)))
 
     def round_done(self, msg: HealRound, now: float) -> None:
         if self.phase is Phase.HEAL and msg.heal == self.cur_hid:

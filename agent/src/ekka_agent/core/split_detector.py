@@ -40,6 +40,7 @@ class SplitDetector(Component):
         self.rounds: dict = {}
         self.answered: dict = {}        # peer -> (r, our reply fields) for retried hellos
         self.decided: set = set()
+        self.knows_me: dict = {}        # peer -> its incarnation when it answered our hello (_on_hello)
         self.peer_ep: dict = {}
         self.split: set = set()         # peers back from a partition: no data until healed
         self.merged: set = set()        # autoheal off: peers whose return we already reported
@@ -162,7 +163,14 @@ class SplitDetector(Component):
             if req is None or req["r"] != msg.round:
                 return   # an answer to an older round
             del self.req[p]
+            self.knows_me[p] = msg.incarnation     # it judged our fields: it has seen our incarnation
             self._judge_reconnection(p, req["f"], theirs, now)
+            return
+        if self.knows_me.get(p) == msg.incarnation and msg.seen != self.inc:
+            # Written before p judged us (a retry held on an RPC connection the network cut, and
+            # delivered after the heal): judged now, its old fields would say "restarted, not a
+            # split" while p finds the split, and our data would reach p before autoheal decided.
+            # p has not restarted, so a hello it writes now carries what it has seen of us.
             return
         prev = self.answered.get(p)
         if prev and prev[0] == msg.round and prev[2] == msg.incarnation:
@@ -171,6 +179,11 @@ class SplitDetector(Component):
             mine = self._fields(p)
             self.answered[p] = (msg.round, mine, msg.incarnation)
             self._judge_reconnection(p, mine, theirs, now)
+            if p in self.req and self.req[p]["f"]["seen"] != msg.incarnation:
+                # Our own hello to p predates what we now know of it: once p has our answer, it
+                # drops that hello as old (above), and asked again every second it would be
+                # dropped for as long as both stay up. Judged just now on fresher fields.
+                del self.req[p]
         self.ctx.send(p, HealHello(round=msg.round, reply=True, **mine))
 
     def _judge_reconnection(self, p: str, mine: dict, theirs: dict, now: float) -> None:
