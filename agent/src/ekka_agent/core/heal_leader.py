@@ -136,10 +136,10 @@ class HealLeader(Component):
             return
         if self.settle_cap is None:
             self.settle_cap = now + SETTLE_MAX * self.s.delay
-        at = now + self.s.delay
+        at = min(now + self.s.delay, max(self.settle_cap, now))
         if self.phase is Phase.WAIT and self.phase_at is not None:
-            at = max(self.phase_at, at)
-        self._to("member_back", min(at, max(self.settle_cap, now)))
+            at = max(self.phase_at, at)     # never sooner than the wait already was
+        self._to("member_back", at)
 
     def round_done(self, msg: HealRound, now: float) -> None:
         if self.phase is Phase.HEAL and msg.heal == self.cur_hid:
