@@ -108,7 +108,10 @@ class TableSync:
                 else:
                     self.dial_member(n, now)
         if changed:
-            self.ctx.persist_soon() if soon else self.ctx.persist()
+            if soon:
+                self.ctx.persist_soon()
+            else:
+                self.ctx.persist()
             self.detector.members_delta(sorted(joined), sorted(gone), now)
         return changed
 

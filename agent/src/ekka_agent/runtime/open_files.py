@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 
 from .extras import Extra
 
@@ -21,11 +22,7 @@ CEILING = 1 << 20   # no need to go higher, whatever the hard limit says
 
 
 def raise_soft_limit() -> tuple:
-    """Soft limit up to the hard one (at most CEILING): (before, after); both None off Unix."""
-    try:
-        import resource
-    except ImportError:
-        return None, None
+    """Soft limit up to the hard one (at most CEILING): (before, after)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = CEILING if hard == resource.RLIM_INFINITY else min(hard, CEILING)
     if soft != resource.RLIM_INFINITY and soft < want:
@@ -42,10 +39,6 @@ def needed(members: int) -> int:
 
 
 def limit() -> int | None:
-    try:
-        import resource
-    except ImportError:
-        return None
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     return None if soft == resource.RLIM_INFINITY else soft
 
