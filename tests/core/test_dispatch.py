@@ -34,3 +34,12 @@ def test_a_burst_is_saved_once_before_its_first_action():
     assert c.calls == [("persist", {"saved": True}), ("log", "handled a"), ("log", "handled b"),
                        ("log", "handled c")]
     assert core.dirty is False
+
+
+def test_a_timer_due_in_the_same_turn_goes_after_what_arrived():
+    # Woken late, the loop hands over the tick and the messages read meanwhile together: the
+    # messages go first (an ack waiting in the socket answers the probe the tick would judge).
+    core, c = Core(), Carrier()
+    tick, ack, ack2 = ev.Tick(), ev.Received("b", "ack"), ev.Received("c", "ack")
+    step_many(core, [tick, ack, tick, ack2], 0.0, c)
+    assert [t for k, t in c.calls if k == "log"] == ["handled %s" % e for e in (ack, ack2, tick)]

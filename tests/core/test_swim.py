@@ -215,6 +215,43 @@ def test_a_pause_blames_nobody():
     assert d.is_up(ping.peer) and d.status(ping.peer) == ALIVE
 
 
+def test_woken_late_an_ack_already_waiting_is_read_before_the_probe_is_judged():
+    # The node starved of CPU for 0.8 s (less than a pause): its probe's period has ended
+    # and the target's ack sat in the socket. Read first, it is a good probe, not a suspicion.
+    d = detector()
+    t = d.next_deadline()
+    ping = sends(d.handle(Timer(), t), m.Ping)[0]
+    out = d.handle(Received(ping.peer, m.Ack(ping.msg.seq)), t + 0.8)
+    assert not any(isinstance(a, Suspected) for a in out)
+    assert d.status(ping.peer) == ALIVE and d.aw.score == 0
+
+
+def test_woken_late_a_refutation_already_waiting_saves_the_suspect():
+    d = detector()
+    d.handle(Received("c", m.Gossip(updates=(Update(SUSPECT, "b", 0, "c"),))), 0.0)
+    assert d.status("b") == SUSPECT
+    end = d.suspicions["b"].deadline
+    while d.next_deadline() < end:      # on time until the suspicion's last timer
+        t = d.next_deadline()
+        for p in sends(d.handle(Timer(), t), m.Ping):
+            d.handle(Received(p.peer, m.Ack(p.msg.seq)), t)
+    assert d.status("b") == SUSPECT and d.suspicions["b"].deadline == end
+    out = d.handle(Received("b", m.Gossip(updates=(Update(ALIVE, "b", 1, "b"),))), end + 0.5)
+    assert not any(isinstance(a, Down) for a in out)
+    assert d.status("b") == ALIVE
+
+
+def test_on_time_a_timer_due_with_the_message_still_fires():
+    # Read first, a message changes nothing else: the probe of another member still fails.
+    d = detector()
+    t = d.next_deadline()
+    ping = sends(d.handle(Timer(), t), m.Ping)[0]
+    other = next(p for p in ("b", "c", "d") if p != ping.peer)
+    d.handle(Timer(), d.next_deadline())            # asks others
+    out = d.handle(Received(other, m.Gossip(updates=())), t + 0.5)
+    assert Suspected(ping.peer, "a") in out
+
+
 # ---------------------------------------------------------------- Lifeguard and piggyback rules
 
 def test_suspicion_timeout_shrinks_with_confirmations():

@@ -159,10 +159,14 @@ class Detector:
 
     # ---------- driving ----------
     def handle(self, event, now: float) -> list:
-        self._advance(now)
         if isinstance(event, Received):
+            # What has arrived is read before the timers that fell due while this node did not
+            # run (starved of CPU, a long save): an ack or a refutation waiting in the socket is
+            # not a failed probe or an unrefuted suspicion. On time, no timer is due here.
+            self._woken(now)
             self._received(event.peer, event.msg, now)
-        elif isinstance(event, Contact):
+        self._advance(now)
+        if isinstance(event, Contact):
             # A new connection: what we told it before may never have left (a message to a
             # member with no connection yet is dropped), so it is told again now, not after the
             # once-per-period limit. A member that joined while another was suspected held the
@@ -188,10 +192,16 @@ class Detector:
         out, self.out = self.out, []
         return out
 
-    def _advance(self, now: float) -> None:
+    def _woken(self, now: float) -> bool:
+        """True if our clock jumped past the pause grace since the deadline we asked for."""
         if self.expected_by is not None and now - self.expected_by > self.s.pause_grace:
             self._was_paused(now - self.expected_by)
-        elif self.deadline is not None and now < self.deadline:
+            self.expected_by = None
+            return True
+        return False
+
+    def _advance(self, now: float) -> None:
+        if not self._woken(now) and self.deadline is not None and now < self.deadline:
             return      # no timer due: most events are messages between two deadlines
         if self.next_probe is None:
             self.next_probe = now
