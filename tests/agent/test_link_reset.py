@@ -36,3 +36,63 @@ async def _what_the_peer_reads(abort: bool) -> str:
 def test_abort_resets_and_close_ends_in_order():
     assert asyncio.run(_what_the_peer_reads(abort=True)) == "reset"
     assert asyncio.run(_what_the_peer_reads(abort=False)) == "end"
+
+
+# ---------------------------------------------------------------- a link replaced while it closes
+
+A, B = "a@127.0.0.1", "b@127.0.0.1"
+
+
+async def _until(cond, what: str, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        assert loop.time() < end, "timed out waiting for " + what
+        await asyncio.sleep(0.005)
+
+
+async def _replaced_while_closing() -> dict:
+    """Two real transports on loopback, b's core a step behind its transport: a reset the old
+    link and b's transport read it, but b's core, which has not read that close yet, asks for
+    its oldest link to be reset in favour of the fresh one (both ends were replacing it)."""
+    from ekka_agent.core import events as ev
+    from ekka_agent.runtime.transport import TcpTransport
+
+    events = {A: [], B: []}
+    ports = {}
+
+    async def resolve(peer, channel):
+        return "127.0.0.1", ports[peer]
+
+    ts = {n: TcpTransport(n, "cookie", "c", resolve, events[n].append, rpc_max_frame=1 << 20, connect_timeout=5)
+          for n in (A, B)}
+    try:
+        for n, t in ts.items():
+            await t.listen("127.0.0.1", 0, 0)
+            ports[n] = t.servers[0].sockets[0].getsockname()[1]
+        ups = lambda n: [e for e in events[n] if isinstance(e, ev.ConnectionUp)]  # noqa: E731
+        for k in (1, 2):         # the old link, then the fresh one; b dials both
+            ts[B].connect(A)
+            await _until(lambda: len(ups(A)) == k and len(ups(B)) == k, "link %d" % k)
+        ts[A].disconnect(B, oldest=1, abort=True)
+        downs = lambda n: [e for e in events[n] if isinstance(e, ev.ConnectionDown)]  # noqa: E731
+        await _until(lambda: downs(B), "b to read the reset")
+        ts[B].disconnect(A, oldest=1, abort=True)     # the old one, as b's core counts
+        ts[B].send(A, ev_msg(), "cluster")
+        await _until(lambda: any(isinstance(e, ev.Received) for e in events[A]), "a message over the fresh link")
+        return {"b_down": downs(B), "a_down": downs(A), "b_links": len(ts[B].cluster_conns.get(A, [])),
+                "a_links": len(ts[A].cluster_conns.get(B, []))}
+    finally:
+        for t in ts.values():
+            await t.close()
+
+
+def ev_msg():
+    from ekka_agent.core.messages import Heartbeat
+    return Heartbeat("c", 0, first=False, swim=True, ranges=True)
+
+
+def test_a_link_replaced_while_it_closes_leaves_the_fresh_one_open():
+    got = asyncio.run(_replaced_while_closing())
+    assert [(d.reason.startswith("[Errno 104]"), d.remaining) for d in got["b_down"]] == [(True, 1)]
+    assert got["a_down"] == [] and got["b_links"] == got["a_links"] == 1

@@ -45,3 +45,20 @@ def kv(node) -> dict:
 
 def rejoins(nodes) -> dict:
     return {n.name: n.status()["autoheal"]["rejoins"] for n in nodes}
+
+
+def log_size(nodes) -> dict:
+    return {n.name: n.proc.stderr_path.stat().st_size for n in nodes}
+
+
+def link_flaps(nodes, since: dict) -> list:
+    """Members marked down for a closed or reset connection after `since` (log_size): after a
+    heal the links kept across the cut are replaced, and a replaced link is no member going down
+    (hooks would be told node_down, and autoheal would see one more return)."""
+    flaps = []
+    for n in nodes:
+        with open(n.proc.stderr_path, errors="replace") as f:
+            f.seek(since[n.name])
+            flaps += ["%s: %s" % (n.name, line.split("ekka.agent: ", 1)[-1].strip()) for line in f
+                      if " is down: " in line and ("reset" in line or "closed" in line)]
+    return flaps

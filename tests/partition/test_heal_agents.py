@@ -6,7 +6,7 @@ import json
 
 from harness.wait import wait_until
 
-from .helpers import form, kv, one_cluster, put, rejoins, sees_down
+from .helpers import form, kv, link_flaps, log_size, one_cluster, put, rejoins, sees_down
 
 
 def _split_then_heal(net, nodes, groups):
@@ -20,8 +20,10 @@ def _split_then_heal(net, nodes, groups):
     for g in groups:
         put(nodes[g[0]], "side-%d" % g[0], "written in the split by %s" % nodes[g[0]].name)
         put(nodes[g[0]], "shared", "from %s" % nodes[g[0]].name)
+    since = log_size(nodes)
     net.heal()
     wait_until(lambda: one_cluster(nodes), 30, message="one cluster after the network healed")
+    assert link_flaps(nodes, since) == []
 
 
 def _check_losers(nodes, losers, replaced: bool = True):

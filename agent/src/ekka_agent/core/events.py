@@ -31,6 +31,7 @@ class ConnectionUp:
 class ConnectionDown:
     peer: str
     reason: str = "closed"
+    remaining: int | None = None    # the peer's connections the transport still has open, if it counts
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Connect:
 class Disconnect:
     peer: str
     reason: str
-    oldest: int = 0     # close only this many, the oldest first (0: every connection to peer)
+    oldest: int = 0     # close only this many, the oldest first, never the newest (0: every connection)
     # Reset rather than close: what the kernel still holds for the peer is dropped, not sent.
     # For a link that was cut: data written then would reach the peer seconds after the heal
     # (TCP's retransmission backoff), news long out of date by then.

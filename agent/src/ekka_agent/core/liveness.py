@@ -223,10 +223,12 @@ class SwimDetector:
             self.host.send(peer, SwimMessage(body))
 
     def _alive(self, peer: str, now: float) -> None:
-        lingered = self.linger.pop(peer, None) is not None
+        closing = self.linger.pop(peer, None)
         self.host.peer_alive(peer, now)
-        if lingered:
-            self.host.refresh_link(peer, now, at_once=True)
+        if closing is not None:
+            # Only a connection from before the verdict can hold what the cut stalled: one the
+            # redials made since is kept (replacing it too, both ends could reset the new one).
+            self.host.refresh_link(peer, now, at_once=True, since=closing - self.LINGER)
 
     def _dead(self, peer: str, now: float, reason: str) -> None:
         if reason == INDIRECT:

@@ -66,7 +66,7 @@ class MemberLinks:
                     self.redial_at[q] = soon
                     self.backoff.pop(q, None)
 
-    def refresh_link(self, p: str, now: float, at_once: bool = True) -> None:
+    def refresh_link(self, p: str, now: float, at_once: bool = True, since: float | None = None) -> None:
         """Replace the connection to p by a fresh one, made before the old is closed
         (on_connection_up closes it, with a reset; sends take the newest meanwhile).
 
@@ -76,8 +76,8 @@ class MemberLinks:
         it waits behind. So while p is held dead (at_once=False) fresh dials are tried on the
         redial backoff beside the old connection, and when p is back (at_once) one is made at
         once: as for a new member, by the lower name, the higher only if none came meanwhile."""
-        if not self.conns.get(p):
-            return
+        if not self.conns.get(p) or (since is not None and self.linked_at.get(p, since) > since):
+            return      # a connection made after `since` (the verdict) holds nothing the cut stalled
         self.refreshing.setdefault(p, self.conns[p])
         if p in self.dialing:
             return
@@ -92,9 +92,11 @@ class MemberLinks:
 
     def on_connection_up(self, p: str, now: float) -> None:
         self.dialing.pop(p, None)
+        self.replacing.pop(p, None)
         self.redial_at.pop(p, None)
         self.backoff.pop(p, None)
         self.conns[p] = self.conns.get(p, 0) + 1
+        self.linked_at[p] = now
         old = min(self.refreshing.pop(p, 0), self.conns[p] - 1)
         if old:
             self.conns[p] -= old
@@ -106,13 +108,23 @@ class MemberLinks:
         if self.is_member(p) and p not in self.up and self.detector.alive(p):
             self.mark_up(p, now)
 
-    def on_connection_down(self, p: str, now: float, reason: str) -> None:
-        n = self.conns.get(p, 0) - 1
+    def on_connection_down(self, p: str, now: float, reason: str, remaining: int | None = None) -> None:
+        """`remaining`: the transport's own count of p's connections still open, when it knows
+        it. A count kept here drifts when a link closes at the moment a fresh one replaces it
+        (the close, read before our reset of the old one, is the old one twice)."""
+        n = self.conns.get(p, 0) - 1 if remaining is None else remaining
         if n > 0:
             self.conns[p] = n
             return
         self.conns.pop(p, None)
-        self.refreshing.pop(p, None)    # its dial, if it succeeds, is an ordinary reconnection
+        self.linked_at.pop(p, None)
+        replaced = self.refreshing.pop(p, None) and p in self.dialing
+        if replaced and p in self.up:
+            # Both ends were replacing this link after a heal: the peer reset its old one as soon
+            # as our fresh dial reached it, which can be read here before our end of that dial
+            # completes. The member is not down; it is once the dial fails.
+            self.replacing[p] = reason
+            return
         if p in self.up:
             self.mark_down(p, now, reason)
         self.schedule_redial(p, now)
@@ -121,6 +133,9 @@ class MemberLinks:
         self.dialing.pop(p, None)
         if not self.conns.get(p):
             self.refreshing.pop(p, None)
+            reason = self.replacing.pop(p, None)
+            if reason is not None and p in self.up:
+                self.mark_down(p, now, reason)
         self.join_unreachable(p)
         self.schedule_redial(p, now)
 
@@ -144,6 +159,8 @@ class MemberLinks:
         self.schedule_redial(p, now)
 
     def forget_peer(self, n: str, now: float) -> None:
+        self.replacing.pop(n, None)
+        self.linked_at.pop(n, None)
         self.up.discard(n)
         self.up_changed()
         self.down_since.pop(n, None)

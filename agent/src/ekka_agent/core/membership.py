@@ -41,6 +41,8 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
         self.down_since: dict[str, float] = {}
         self.dialing: dict[str, bool] = {}    # dials under way (member_links.py)
         self.refreshing: dict[str, int] = {}  # peer -> its connections a fresh dial replaces
+        self.linked_at: dict[str, float] = {}  # peer -> when its newest connection came up
+        self.replacing: dict[str, str] = {}   # peer whose replaced link closed first -> why (member_links.py)
         self.redial_at: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
         self.swim = ctx.settings.failure_detector == "swim"

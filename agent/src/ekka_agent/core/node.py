@@ -79,7 +79,7 @@ class NodeCore:
         elif isinstance(event, ev.ConnectionUp):
             m.on_connection_up(event.peer, now)
         elif isinstance(event, ev.ConnectionDown):
-            m.on_connection_down(event.peer, now, event.reason)
+            m.on_connection_down(event.peer, now, event.reason, event.remaining)
         elif isinstance(event, ev.ConnectFailed):
             self._each("on_connect_failed", event.peer, now)
         elif isinstance(event, ev.Command):

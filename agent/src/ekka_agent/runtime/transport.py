@@ -146,7 +146,10 @@ class PeerLinks:
         """Close every connection to peer, or only its `oldest` cluster connections; `abort`
         resets them (core/events.py Disconnect)."""
         if oldest:
+            # The newest is the fresh link the core keeps. An old one whose close the core had not
+            # read yet when it asked is gone already: the next oldest is not closed in its place.
             conns = self.cluster_conns.get(peer, [])
+            oldest = max(0, min(oldest, len(conns) - 1))
             for c in conns[:oldest]:
                 c.close(abort)
             del conns[:oldest]
@@ -233,7 +236,7 @@ class PeerLinks:
                 lst.remove(conn)
                 if not lst:
                     self.cluster_conns.pop(conn.peer, None)
-                self._emit(ev.ConnectionDown(conn.peer, reason))
+                self._emit(ev.ConnectionDown(conn.peer, reason, len(lst)))
         elif self.rpc_out.get(conn.peer) is conn:
             del self.rpc_out[conn.peer]
         elif self.rpc_in.get(conn.peer) is conn:
