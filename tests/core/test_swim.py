@@ -575,3 +575,23 @@ def test_liveness_keeps_the_detector_in_step_with_membership():
     assert not lv.on_message("b", {"t": "hb"}, 0.3)
     lv.forget("c", 0.4)
     assert lv.d.status("c") is None
+
+
+def test_a_suspicion_is_logged_by_its_accuser_and_counted_by_every_member():
+    import random as _random
+    from ekka_agent.core.liveness import Liveness
+    logs, suspected = [], []
+    lv = Liveness("a", _random.Random(1), lambda p, msg: None, lambda lvl, text: logs.append((lvl, text)),
+                  lambda p, now: None, lambda p, now, why: None,
+                  on_suspect=lambda node, by, now: suspected.append((node, by)))
+    lv.members(["b", "c", "d"], 0.0, up=True)
+    heard = m.encode(m.Gossip(updates=(Update(SUSPECT, "b", 0, "c"),)))
+    assert lv.on_message("c", heard, 0.1)
+    t = 0.1
+    while not any(by == "a" for _, by in suspected):     # a's own probes go unanswered
+        t = lv.next_deadline()
+        lv.tick(t)
+    assert suspected[0] == ("b", "c")
+    said = [(lvl, text) for lvl, text in logs if "is suspected by" in text]
+    assert said[0] == ("debug", "member b is suspected by c")
+    assert said[1:] and all(lvl == "info" and text.endswith(" by a") for lvl, text in said[1:])

@@ -98,7 +98,10 @@ class Liveness:
             elif isinstance(a, Indirect):
                 self.on_down(a.node, now, INDIRECT)
             elif isinstance(a, Suspected):
-                self.log("info", "member %s is suspected by %s" % (a.node, a.by))
+                # Logged by the accuser only: every member hears each suspicion, and a log line
+                # on each would multiply every incident by the cluster's size. Every node still
+                # counts it (node_suspected: hooks, the suspicions metric).
+                self.log("info" if a.by == self.d.me else "debug", "member %s is suspected by %s" % (a.node, a.by))
                 self.on_suspect(a.node, a.by, now)
             elif isinstance(a, Paused):
                 self.log("warning", "this node was paused for %.1fs; it blames no peer for that" % a.seconds)
