@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from ekka_agent.runtime.transport import Conn
+from ekka_agent.core import events as ev
+from ekka_agent.core.messages import Heartbeat
+from ekka_agent.runtime.transport import Conn, TcpTransport
 
 
 async def _what_the_peer_reads(abort: bool) -> str:
@@ -55,9 +57,6 @@ async def _replaced_while_closing() -> dict:
     """Two real transports on loopback, b's core a step behind its transport: a reset the old
     link and b's transport read it, but b's core, which has not read that close yet, asks for
     its oldest link to be reset in favour of the fresh one (both ends were replacing it)."""
-    from ekka_agent.core import events as ev
-    from ekka_agent.runtime.transport import TcpTransport
-
     events = {A: [], B: []}
     ports = {}
 
@@ -78,18 +77,13 @@ async def _replaced_while_closing() -> dict:
         downs = lambda n: [e for e in events[n] if isinstance(e, ev.ConnectionDown)]  # noqa: E731
         await _until(lambda: downs(B), "b to read the reset")
         ts[B].disconnect(A, oldest=1, abort=True)     # the old one, as b's core counts
-        ts[B].send(A, ev_msg(), "cluster")
+        ts[B].send(A, Heartbeat("c", 0, first=False, swim=True, ranges=True), "cluster")
         await _until(lambda: any(isinstance(e, ev.Received) for e in events[A]), "a message over the fresh link")
         return {"b_down": downs(B), "a_down": downs(A), "b_links": len(ts[B].cluster_conns.get(A, [])),
                 "a_links": len(ts[A].cluster_conns.get(B, []))}
     finally:
         for t in ts.values():
             await t.close()
-
-
-def ev_msg():
-    from ekka_agent.core.messages import Heartbeat
-    return Heartbeat("c", 0, first=False, swim=True, ranges=True)
 
 
 def test_a_link_replaced_while_it_closes_leaves_the_fresh_one_open():

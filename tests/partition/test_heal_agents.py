@@ -53,8 +53,10 @@ def test_three_nodes_one_isolated(agents, netns):
                message="the isolated node and the others to see each other down")
     put(nodes[2], "island", "written alone")
     put(nodes[0], "main", "written by the majority")
+    since = log_size(nodes)
     net.heal()
     wait_until(lambda: one_cluster(nodes), 30, message="one cluster after the isolation ended")
+    assert link_flaps(nodes, since) == []
     _check_losers(nodes, [2])
     table = kv(nodes[2])
     assert table["main"] == "written by the majority" and "island" not in table
