@@ -427,6 +427,24 @@ def test_a_cut_link_is_reported_by_its_ends_only_and_nobody_goes_down():
     assert net.all_see(a, True) and net.all_see(b, True)
 
 
+def test_a_new_link_restarts_the_count_of_probes_answered_only_through_others():
+    def probe_answered_by_a_relay(contact: bool):
+        d = detector()
+        t = d.next_deadline()
+        ping = sends(d.handle(Timer(), t), m.Ping)[0]
+        d.indirect_only[ping.peer] = 1                      # the probe before also went round
+        if contact:
+            d.handle(Contact(ping.peer), t + 0.01)          # the cut link is back: a fresh one
+        reqs = sends(d.handle(Timer(), d.next_deadline()), m.PingReq)
+        d.handle(Received(reqs[0].peer, m.Ack(reqs[0].msg.seq)), d.next_deadline() - 0.01)
+        return ping.peer, d.handle(Timer(), d.next_deadline())
+
+    target, out = probe_answered_by_a_relay(contact=False)
+    assert Indirect(target) in out                          # two in a row over a cut link
+    target, out = probe_answered_by_a_relay(contact=True)
+    assert Indirect(target) not in out                      # one since the fresh link
+
+
 def test_idle_cluster_with_loss_has_no_false_downs():
     net = SwimNet(8, seed=1)
     net.loss = 0.05

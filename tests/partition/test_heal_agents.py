@@ -98,8 +98,10 @@ def test_four_nodes_asymmetric(agents, netns):
     assert sorted(nodes[2].running()) == sorted(n.name for n in nodes)
     put(nodes[0], "a", "by ekka1")
     put(nodes[1], "b", "by ekka2")
+    since = log_size(nodes)
     net.heal()
     wait_until(lambda: one_cluster(nodes), 30, message="one cluster after the link came back")
+    assert link_flaps(nodes, since) == []
     # Cliques {1,3,4} and {2,3,4} tie; the one holding the oldest member (ekka1) wins.
     _check_losers(nodes, [1], replaced=False)
     # ekka2's write reached ekka3 and ekka4 over their links, so the winning side kept it too.

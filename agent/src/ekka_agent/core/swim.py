@@ -173,6 +173,10 @@ class Detector:
             # suspicion, its tell went nowhere, and the refutation came after its timer.
             self.told.pop(event.peer, None)
             self.refuted_to.pop(event.peer, None)
+            # Probes answered only through others before it are not "in a row" with it: their
+            # direct pings had no link to go by (after an asymmetric cut heals, counting them
+            # closed the fresh link again at both ends).
+            self.indirect_only.pop(event.peer, None)
             self._contact(event.peer, now)
         elif isinstance(event, ConnectionReset):
             m = self.members.get(event.peer)
