@@ -47,12 +47,21 @@ def rejoins(nodes) -> dict:
     return {n.name: n.status()["autoheal"]["rejoins"] for n in nodes}
 
 
-def log_size(nodes) -> dict:
+def heal(net, nodes, what: str) -> None:
+    """Heal the network, wait for one cluster, and check no member was marked down meanwhile for
+    a replaced link (link_flaps)."""
+    since = _log_size(nodes)
+    net.heal()
+    wait_until(lambda: one_cluster(nodes), 30, message="one cluster after " + what)
+    assert link_flaps(nodes, since) == []
+
+
+def _log_size(nodes) -> dict:
     return {n.name: n.proc.stderr_path.stat().st_size for n in nodes}
 
 
 def link_flaps(nodes, since: dict) -> list:
-    """Members marked down for a closed or reset connection after `since` (log_size): after a
+    """Members marked down for a closed or reset connection after `since` (_log_size): after a
     heal the links kept across the cut are replaced, and a replaced link is no member going down
     (hooks would be told node_down, and autoheal would see one more return)."""
     flaps = []

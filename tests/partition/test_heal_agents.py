@@ -6,7 +6,7 @@ import json
 
 from harness.wait import wait_until
 
-from .helpers import form, kv, link_flaps, log_size, one_cluster, put, rejoins, sees_down
+from .helpers import form, heal, kv, one_cluster, put, rejoins, sees_down
 
 
 def _split_then_heal(net, nodes, groups):
@@ -20,10 +20,7 @@ def _split_then_heal(net, nodes, groups):
     for g in groups:
         put(nodes[g[0]], "side-%d" % g[0], "written in the split by %s" % nodes[g[0]].name)
         put(nodes[g[0]], "shared", "from %s" % nodes[g[0]].name)
-    since = log_size(nodes)
-    net.heal()
-    wait_until(lambda: one_cluster(nodes), 30, message="one cluster after the network healed")
-    assert link_flaps(nodes, since) == []
+    heal(net, nodes, "the network healed")
 
 
 def _check_losers(nodes, losers, replaced: bool = True):
@@ -53,10 +50,7 @@ def test_three_nodes_one_isolated(agents, netns):
                message="the isolated node and the others to see each other down")
     put(nodes[2], "island", "written alone")
     put(nodes[0], "main", "written by the majority")
-    since = log_size(nodes)
-    net.heal()
-    wait_until(lambda: one_cluster(nodes), 30, message="one cluster after the isolation ended")
-    assert link_flaps(nodes, since) == []
+    heal(net, nodes, "the isolation ended")
     _check_losers(nodes, [2])
     table = kv(nodes[2])
     assert table["main"] == "written by the majority" and "island" not in table
@@ -98,10 +92,7 @@ def test_four_nodes_asymmetric(agents, netns):
     assert sorted(nodes[2].running()) == sorted(n.name for n in nodes)
     put(nodes[0], "a", "by ekka1")
     put(nodes[1], "b", "by ekka2")
-    since = log_size(nodes)
-    net.heal()
-    wait_until(lambda: one_cluster(nodes), 30, message="one cluster after the link came back")
-    assert link_flaps(nodes, since) == []
+    heal(net, nodes, "the link came back")
     # Cliques {1,3,4} and {2,3,4} tie; the one holding the oldest member (ekka1) wins.
     _check_losers(nodes, [1], replaced=False)
     # ekka2's write reached ekka3 and ekka4 over their links, so the winning side kept it too.
