@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .context import Component, earliest
 from .settings import HealSettings
-from .messages import HealEpoch, HealHello, HealReport, HealView, HealViewRequest
+from .messages import HealEpoch, HealHello, HealReport, HealView, HealViewRequest, KvWrite
 
 HELLO_RETRY = 1.0       # resend an unanswered hello (the sim drops messages; TCP may reset)
 MAX_STASH = 1000        # data messages kept for an epoch we are about to adopt
@@ -46,6 +46,7 @@ class SplitDetector(Component):
         self.merged: set = set()        # autoheal off: peers whose return we already reported
         self.synced: set = set()        # peers we share data with now
         self.stash: dict = {}           # epoch -> [(peer, kv message)] sent to us a moment early
+        self.left = None                # (epoch, sharers, plan): the epoch a heal moved us out of
         self.unsynced: set = set()      # up, hello done, but not sharing data: a heal is due
         self.hello_at = None
         self.ask_at = None              # when to ask up peers whose epoch we never heard (see _refresh)
@@ -75,6 +76,7 @@ class SplitDetector(Component):
             return       # a heal's rejoin adopts the coordinator's epoch itself
         # A fresh join: take the epoch of the cluster we joined from the first hello.
         self.ep = None
+        self.left = None
         self.split.clear()
         self.synced.clear()
         self.unsynced.clear()
@@ -82,6 +84,7 @@ class SplitDetector(Component):
 
     def on_reset(self, now: float) -> None:
         self.ep = self.new_ep(0)
+        self.left = None
         for s in (self.split, self.synced, self.unsynced, self.decided, self.was_down):
             s.clear()
         self.req.clear()
@@ -106,6 +109,15 @@ class SplitDetector(Component):
     def accept(self, p: str, msg) -> bool:
         ep = msg.epoch
         if p not in self.split and self.ep is not None and ep == self.ep:
+            return True
+        if self.left and ep == self.left[0] and p in self.left[1]:
+            # Written a moment before the heal's plan reached its writer, by a member that shared
+            # that epoch with us and moves to the new one: a write of our own side, which nobody
+            # would send again. The losers took a copy made without it, and other members may
+            # have moved on before it came: it is passed on in the new epoch (those not there
+            # yet keep it until they are, see stash).
+            for q in sorted((self.m.up & self.left[2]) - {p}):
+                self.ctx.send(q, KvWrite(msg.entries, None, self.ep))
             return True
         if ep and self.ep and sum(map(len, self.stash.values())) < MAX_STASH:
             self.stash.setdefault(tuple(ep), []).append((p, msg))   # from a heal we are about to join
@@ -258,13 +270,14 @@ class SplitDetector(Component):
         Tables are sent only where a copy may be missing: to a winner we did not share data with
         just before, and to the losers when we did not share data with the coordinator."""
         old_synced = set(self.synced)
+        plan = set(plan) - {self.m.me}
+        losers = set(losers)
+        i_lose = self.m.me in losers
+        self.left = None if i_lose or self.ep is None else (self.ep, (old_synced & plan) - losers, plan)
         self.ep = ep
         self.ctx.persist()
         had = self.episode or bool(self.split)
         self.split.clear()
-        plan = set(plan) - {self.m.me}
-        losers = set(losers)
-        i_lose = self.m.me in losers
         feed_losers = coordinator != self.m.me and coordinator not in old_synced
         for q in plan:
             self.peer_ep[q] = ep
