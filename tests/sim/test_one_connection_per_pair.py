@@ -18,6 +18,7 @@ def test_a_cluster_formed_by_joins_holds_one_connection_per_pair():
     assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == len(ns) for n in ns), timeout=30)
     c.run(10)    # past every deferred dial (connect_timeout): none may add a second connection
     pairs = len(ns) * (len(ns) - 1) // 2
-    assert len(c.conns) == pairs
-    assert sum(c.conns.values()) == pairs, "some pair holds two connections: %s" % sorted(
-        "-".join(sorted(p)) for p, k in c.conns.items() if k > 1)
+    links = c.open_links()
+    assert len(links) == pairs
+    assert sum(links.values()) == pairs, "some pair holds two connections: %s" % sorted(
+        "-".join(sorted(p)) for p, k in links.items() if k > 1)

@@ -13,6 +13,7 @@ import pytest
 
 from ekka_agent.core import events as ev
 from ekka_agent.sim import SimCluster
+from ekka_agent.sim.cluster import SimLink
 from ekka_agent.sim.collector import large_run
 
 NO_BREAKER = {"cluster.autoheal_delay": 1000, "cluster.autoheal_max_heals": 1000}
@@ -61,12 +62,12 @@ def reset_partition(c, *groups) -> None:
     """Partition the fake network and reset the connections it cuts (like an nft reject rule),
     so a thousand nodes notice at once instead of after failure_timeout of silence."""
     c.net.partition(*groups)
-    for pair in [p for p in c.conns if not c.net.reachable(*sorted(p))]:
+    for pair in [p for p in c.links if not c.net.reachable(*sorted(p))]:
         a, b = sorted(pair)
-        n = c.conns.pop(pair)
-        for _ in range(n):
+        for link in c.links.pop(pair):
             for x, y in ((a, b), (b, a)):
-                c.net.later(c.net.latency(), c._feed, x, ev.ConnectionDown(y, "reset"))
+                if x in link.open:
+                    c.net.later(c.net.latency(), c._feed, x, ev.ConnectionDown(y, link.id, "reset"))
 
 
 # ---------- a few dozen nodes, everything random ----------
@@ -157,11 +158,14 @@ def preform(c, ns) -> None:
     cid, ep = first.membership.cluster_id, heal_of(first).ep
     recs = {x: c.nodes[x].membership.records[x] for x in ns}
     incs = {x: heal_of(c.nodes[x]).inc for x in ns}
+    c.links = {frozenset((a, b)): [SimLink(i * len(ns) + j, a, b)]
+               for i, a in enumerate(ns) for j, b in enumerate(ns) if j > i}
+    link_ids = {pair: links[0].id for pair, links in c.links.items()}
     for x in ns:
         core, others = c.nodes[x], [p for p in ns if p != x]
         m, h = core.membership, heal_of(core)
         m.cluster_id, m.records = cid, dict(recs)
-        m.conns = dict.fromkeys(others, 1)
+        m.conns = {p: [link_ids[frozenset((x, p))]] for p in others}
         m.up = set(others)
         m.records_changed()
         m.up_changed()
@@ -173,7 +177,7 @@ def preform(c, ns) -> None:
         h.lep = dict.fromkeys(others, ep)
         c.saved[x] = core.snapshot()
         c._schedule_tick(x)
-    c.conns = {frozenset((a, b)): 1 for i, a in enumerate(ns) for b in ns[i + 1:]}
+    c.last_link = len(ns) * len(ns)
 
 
 def run_thousand(seed: int, n: int = 1000):

@@ -116,7 +116,7 @@ def test_same_seed_same_run_with_loss_and_delay(tmp_path):
 def test_a_split_in_three_is_healed_in_one_round_over_connections_stalled_by_the_cut(tmp_path):
     # The in-memory network holds what open connections send across the cut until a
     # retransmission after the heal, as TCP does: the connections kept across the cut are
-    # replaced (runtime PeerLinks: the oldest reset, sends on the newest), and no second
+    # replaced (runtime PeerLinks: the old ones reset by id, sends on the newest), and no second
     # heal round follows the first.
     names = ["ekka%d@10.0.0.%d" % (i, i) for i in range(1, 6)]
 

@@ -21,17 +21,22 @@ class Tick:
     """A deadline the core asked for (next_deadline) has passed."""
 
 
+# A cluster-port connection is named by `link`, an id its transport gives it (unique among
+# that node's connections): when a link is replaced after a heal, both ends close the old one
+# while the fresh one comes up, and the transport and the core must agree which one closed.
+# Counting links instead drifted when a close was read before the core had counted it.
 @dataclass(frozen=True)
 class ConnectionUp:
     peer: str
     outbound: bool
+    link: int
 
 
 @dataclass(frozen=True)
 class ConnectionDown:
     peer: str
+    link: int
     reason: str = "closed"
-    remaining: int | None = None    # the peer's connections the transport still has open, if it counts
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class Connect:
 class Disconnect:
     peer: str
     reason: str
-    oldest: int = 0     # close only this many, the oldest first, never the newest (0: every connection)
+    links: tuple = ()   # only these cluster-port links (ConnectionUp.link); () closes every connection
     # Reset rather than close: what the kernel still holds for the peer is dropped, not sent.
     # For a link that was cut: data written then would reach the peer seconds after the heal
     # (TCP's retransmission backoff), news long out of date by then.

@@ -78,7 +78,7 @@ class MemberLinks:
         once: as for a new member, by the lower name, the higher only if none came meanwhile."""
         if not self.conns.get(p) or (since is not None and self.linked_at.get(p, since) > since):
             return      # a connection made after `since` (the verdict) holds nothing the cut stalled
-        self.refreshing.setdefault(p, self.conns[p])
+        self.refreshing.setdefault(p, tuple(self.conns[p]))
         if p in self.dialing:
             return
         if not at_once:
@@ -90,17 +90,19 @@ class MemberLinks:
             self.redial_at.pop(p, None)
             self._dial_later(p, now)
 
-    def on_connection_up(self, p: str, now: float) -> None:
+    def on_connection_up(self, p: str, now: float, link: int) -> None:
         self.dialing.pop(p, None)
         self.replacing.pop(p, None)
         self.redial_at.pop(p, None)
         self.backoff.pop(p, None)
-        self.conns[p] = self.conns.get(p, 0) + 1
+        links = self.conns.setdefault(p, [])
+        links.append(link)
         self.linked_at[p] = now
-        old = min(self.refreshing.pop(p, 0), self.conns[p] - 1)
+        old = [x for x in self.refreshing.pop(p, ()) if x in links]
         if old:
-            self.conns[p] -= old
-            self.ctx.act(Disconnect(p, "replaced by a fresh connection", oldest=old, abort=True))
+            for x in old:
+                links.remove(x)
+            self.ctx.act(Disconnect(p, "replaced by a fresh connection", links=tuple(old), abort=True))
         self.detector.on_connection_up(p, now)
         # The digest first: the whole table crosses only if the tables really differ.
         self.ctx.send(p, self.heartbeat(first=True))
@@ -108,13 +110,12 @@ class MemberLinks:
         if self.is_member(p) and p not in self.up and self.detector.alive(p):
             self.mark_up(p, now)
 
-    def on_connection_down(self, p: str, now: float, reason: str, remaining: int | None = None) -> None:
-        """`remaining`: the transport's own count of p's connections still open, when it knows
-        it. A count kept here drifts when a link closes at the moment a fresh one replaces it
-        (the close, read before our reset of the old one, is the old one twice)."""
-        n = self.conns.get(p, 0) - 1 if remaining is None else remaining
-        if n > 0:
-            self.conns[p] = n
+    def on_connection_down(self, p: str, now: float, reason: str, link: int) -> None:
+        links = self.conns.get(p)
+        if not links or link not in links:
+            return      # one this node closed itself (replaced, or p removed): already let go
+        links.remove(link)
+        if links:
             return
         self.conns.pop(p, None)
         self.linked_at.pop(p, None)

@@ -36,11 +36,11 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
         self.me = ctx.name                # peer_up / peer_down / on_reset from here
         self.cluster_id = ""
         self.records: dict[str, dict] = {}
-        self.conns: dict[str, int] = {}   # open cluster-port connections per peer
+        self.conns: dict[str, list] = {}  # peer -> its open cluster-port links, oldest first
         self.up: set[str] = set()
         self.down_since: dict[str, float] = {}
         self.dialing: dict[str, bool] = {}    # dials under way (member_links.py)
-        self.refreshing: dict[str, int] = {}  # peer -> its connections a fresh dial replaces
+        self.refreshing: dict[str, tuple] = {}  # peer -> its links a fresh dial replaces
         self.linked_at: dict[str, float] = {}  # peer -> when its newest connection came up
         self.replacing: dict[str, str] = {}   # peer whose replaced link closed first -> why (member_links.py)
         self.redial_at: dict[str, float] = {}

@@ -77,9 +77,9 @@ class NodeCore:
         elif isinstance(event, ev.Tick):
             self._each("on_tick", now)
         elif isinstance(event, ev.ConnectionUp):
-            m.on_connection_up(event.peer, now)
+            m.on_connection_up(event.peer, now, event.link)
         elif isinstance(event, ev.ConnectionDown):
-            m.on_connection_down(event.peer, now, event.reason, event.remaining)
+            m.on_connection_down(event.peer, now, event.reason, event.link)
         elif isinstance(event, ev.ConnectFailed):
             self._each("on_connect_failed", event.peer, now)
         elif isinstance(event, ev.Command):

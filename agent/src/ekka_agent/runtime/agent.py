@@ -158,8 +158,8 @@ class Agent:
     def connect(self, peer: str) -> None:
         self.transport.connect(peer)
 
-    def disconnect(self, peer: str, reason: str, oldest: int = 0, abort: bool = False) -> None:
-        self.transport.disconnect(peer, oldest, abort)
+    def disconnect(self, peer: str, reason: str, links: tuple = (), abort: bool = False) -> None:
+        self.transport.disconnect(peer, links, abort)
 
     def reply(self, a: ev.Reply) -> None:
         fut = self.waiting.pop(a.req_id, None)

@@ -34,6 +34,7 @@ class Conn:
         self.peer, self.channel, self.outbound = peer, channel, outbound
         self.fr, self.writer = fr, writer
         self.hs = hs              # the finished Acceptor/Dialer: what the peer proved and announced
+        self.link = 0             # a cluster link's id, given when it opens (PeerLinks._opened)
         self.closed_here = False
 
     # Straight to the socket transport, which buffers what the kernel does not take yet and
@@ -73,7 +74,7 @@ class Transport(Protocol):
     async def listen(self, host: str, cluster_port: int, rpc_port: int) -> None: ...
     def connect(self, peer: str) -> None: ...
     def send(self, peer: str, msg: Message, channel: str) -> None: ...
-    def disconnect(self, peer: str, oldest: int = 0, abort: bool = False) -> None: ...
+    def disconnect(self, peer: str, links: tuple = (), abort: bool = False) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -87,7 +88,8 @@ class PeerLinks:
         self.resolve = resolve            # async (peer, channel) -> (host, port)
         self.on_event = on_event
         self.connect_timeout = connect_timeout
-        self.cluster_conns: dict[str, list] = {}
+        self.cluster_conns: dict[str, list] = {}    # peer -> its cluster links, oldest first
+        self.links = 0                   # the last link id given (ConnectionUp.link)
         self.rpc_out: dict = {}
         self.rpc_in: dict = {}           # peer -> the RPC connection it dialled: answers go back on it
         self.rpc_pending: dict[str, list] = {}
@@ -142,17 +144,15 @@ class PeerLinks:
             self.rpc_pending[peer] = [msg]
             self._spawn(self._dial_rpc(peer))
 
-    def disconnect(self, peer: str, oldest: int = 0, abort: bool = False) -> None:
-        """Close every connection to peer, or only its `oldest` cluster connections; `abort`
-        resets them (core/events.py Disconnect)."""
-        if oldest:
-            # The newest is the fresh link the core keeps. An old one whose close the core had not
-            # read yet when it asked is gone already: the next oldest is not closed in its place.
+    def disconnect(self, peer: str, links: tuple = (), abort: bool = False) -> None:
+        """Close every connection to peer, or only the cluster links named (ConnectionUp.link);
+        `abort` resets them (core/events.py Disconnect). A named link already closed is gone
+        from the list: nothing else is closed in its place."""
+        if links:
             conns = self.cluster_conns.get(peer, [])
-            oldest = max(0, min(oldest, len(conns) - 1))
-            for c in conns[:oldest]:
+            for c in [c for c in conns if c.link in links]:
+                conns.remove(c)
                 c.close(abort)
-            del conns[:oldest]
             if not conns:
                 self.cluster_conns.pop(peer, None)
             return
@@ -211,8 +211,10 @@ class PeerLinks:
     def _opened(self, conn) -> None:
         self.proofs.opened(conn)
         if conn.channel == "cluster":
+            self.links += 1
+            conn.link = self.links
             self.cluster_conns.setdefault(conn.peer, []).append(conn)
-            self._emit(ev.ConnectionUp(conn.peer, conn.outbound))
+            self._emit(ev.ConnectionUp(conn.peer, conn.outbound, conn.link))
         elif not conn.outbound:
             self.rpc_in[conn.peer] = conn
 
@@ -236,7 +238,7 @@ class PeerLinks:
                 lst.remove(conn)
                 if not lst:
                     self.cluster_conns.pop(conn.peer, None)
-                self._emit(ev.ConnectionDown(conn.peer, reason, len(lst)))
+                self._emit(ev.ConnectionDown(conn.peer, conn.link, reason))
         elif self.rpc_out.get(conn.peer) is conn:
             del self.rpc_out[conn.peer]
         elif self.rpc_in.get(conn.peer) is conn:

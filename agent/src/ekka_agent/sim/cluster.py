@@ -28,10 +28,8 @@ class SimCluster:
         self.nodes: dict[str, NodeCore] = {}
         self.saved: dict[str, dict] = {}        # what each node persisted (survives crashes)
         self.alive: set[str] = set()
-        self.conns: dict[frozenset, int] = {}   # open connections per pair
-        self.closing: dict[tuple, int] = {}     # (src, dst): closes by src on their way to dst
-        self.unheard: dict[tuple, int] = {}     # (src, dst): of those, ones dst closed too meanwhile
-        self.lost_close: dict[tuple, int] = {}  # (src, dst): closes by src lost across a cut
+        self.links: dict[frozenset, list] = {}  # pair -> its SimLinks with an end open, oldest first
+        self.last_link = 0
         self.replies: dict = {}
         self.events: list = []                  # (time, node, event dict)
         self.logs: list = []
@@ -65,15 +63,11 @@ class SimCluster:
         self.alive.discard(name)
         if self.stalls:
             self.stalls.crashed(name)
-        for d in (self.closing, self.unheard, self.lost_close):
-            for k in [k for k in d if name in k]:
-                del d[k]
-        for pair in [p for p in self.conns if name in p]:
+        for pair in [p for p in self.links if name in p]:
             (other,) = pair - {name}
-            n = self.conns.pop(pair)
-            if other in self.alive and self.net.reachable(name, other):
-                for _ in range(n):
-                    self.net.later(self.net.latency(), self._feed, other, ev.ConnectionDown(name, "reset"))
+            for link in self.links.pop(pair):
+                if other in link.open and other in self.alive and self.net.reachable(name, other):
+                    self.net.later(self.net.latency(), self._end_closed, other, name, link, "reset")
 
     def restart(self, name: str) -> NodeCore:
         return self.add(name, self.node_options.get(name))
@@ -134,19 +128,55 @@ class SimCluster:
             return
         if dst not in self.alive or not self.net.reachable(src, dst):
             return self._feed(src, ev.ConnectFailed(dst, "refused"))
-        pair = frozenset((src, dst))
-        self.conns[pair] = self.conns.get(pair, 0) + 1
+        # The acceptor's end opens first (it checks the dialler's proof and answers ok), the
+        # dialler's when that ok arrives: a reset the acceptor sends at once on an older link
+        # between them can reach the dialler before its own end of the new one is up.
+        self.last_link += 1
+        lat = self.net.latency()
+        link = SimLink(self.last_link, dst, pending=src, ready=self.now + lat)
+        self.links.setdefault(frozenset((src, dst)), []).append(link)
         if self.stalls:
             self.stalls.fresh(src, dst)
-        self._feed(src, ev.ConnectionUp(dst, True))
-        self._feed(dst, ev.ConnectionUp(src, False))
+        self._feed(dst, ev.ConnectionUp(src, False, link.id))
+        self.net.later(lat, self._dialler_up, src, dst, link, self.nodes[src])
 
-    def _closed_by_peer(self, src: str, dst: str) -> None:
-        if self.unheard.get((src, dst)):
-            self.unheard[(src, dst)] -= 1      # dst closed its end of it meanwhile
+    def _dialler_up(self, src: str, dst: str, link: "SimLink", core) -> None:
+        link.pending = None
+        if src not in self.alive or self.nodes[src] is not core:
+            if dst in link.open:    # the dialler crashed meanwhile: its kernel resets what arrives
+                self.net.later(self.net.latency(), self._end_closed, dst, src, link, "reset")
             return
-        self.closing[(src, dst)] = max(0, self.closing.get((src, dst), 0) - 1)
-        self._feed(dst, ev.ConnectionDown(src, "closed by peer"))
+        if dst not in link.open or link not in self.links.get(frozenset((src, dst)), ()):
+            # The acceptor closed it, or crashed, before the ok came.
+            self.close_end(link, src, dst)
+            return self._feed(src, ev.ConnectFailed(dst, "closed during the handshake"))
+        link.open.add(src)
+        self._feed(src, ev.ConnectionUp(dst, True, link.id))
+
+    def _end_closed(self, dst: str, src: str, link: "SimLink", reason: str) -> None:
+        """src's end of link closed (or src crashed), and dst reads it, unless dst closed its
+        own end meanwhile."""
+        if dst in link.open:
+            self.close_end(link, dst, src)
+            self._feed(dst, ev.ConnectionDown(src, link.id, reason))
+
+    def close_end(self, link: "SimLink", name: str, peer: str) -> None:
+        link.open.discard(name)
+        pair = frozenset((name, peer))
+        lst = self.links.get(pair)
+        if not link.open and lst and link in lst:
+            lst.remove(link)
+            if not lst:
+                del self.links[pair]
+
+    def open_links(self) -> dict:
+        """pair -> how many of its links are open at both ends."""
+        out = {}
+        for pair, links in self.links.items():
+            k = sum(1 for x in links if len(x.open) == 2)
+            if k:
+                out[pair] = k
+        return out
 
     def _deliver(self, src: str, dst: str, msg: dict) -> None:
         self._feed(dst, ev.Received(src, msg))
@@ -160,6 +190,19 @@ class SimCluster:
         return {n: tuple(self.nodes[n].membership.members()) for n in names}
 
 
+class SimLink:
+    """One cluster-port connection: its id (ConnectionUp.link, the same at both ends here) and
+    the nodes whose end of it is still open. Each end closes on its own: a close sent across a
+    cut never arrives, and the other end stays open until it sends on it and is reset."""
+    __slots__ = ("id", "open", "pending", "ready")
+
+    def __init__(self, link_id: int, *ends: str, pending: str | None = None, ready: float = 0.0):
+        self.id = link_id
+        self.open = set(ends)
+        self.pending = pending      # the dialler, until the handshake's ok reaches it
+        self.ready = ready          # when it does
+
+
 class SimCarrier:
     """Carries out one node's actions on the fake network (a runtime/dispatch.py Carrier)."""
 
@@ -168,13 +211,25 @@ class SimCarrier:
 
     def send(self, peer: str, msg, channel: str) -> None:
         sim, net, src = self.sim, self.net, self.src
-        if channel == "cluster" and not sim.conns.get(frozenset((src, peer))):
-            if sim.lost_close.get((peer, src)) and peer in sim.alive and net.reachable(src, peer):
-                # Our end of a connection the peer closed across a cut: the peer's kernel has
-                # no socket for what we send now and answers with a reset.
-                sim.lost_close[(peer, src)] -= 1
-                net.later(2 * net.latency(), sim._feed, src, ev.ConnectionDown(peer, "reset by peer"))
-            return
+        if channel == "cluster":
+            mine = [x for x in sim.links.get(frozenset((src, peer)), ()) if src in x.open]
+            if not mine:
+                return
+            link = mine[-1]     # the newest, as the transport sends
+            if link.pending == peer:
+                # Sent by the acceptor before the dialler's end is up: TCP delivers it after
+                # the handshake's ok.
+                if peer in sim.alive and net.reachable(src, peer):
+                    wait = max(net.latency() + net.retransmit_delay(), link.ready - net.now)
+                    net.later(wait, sim._deliver, src, peer, msg if not sim.copy else net.carry(msg))
+                return
+            if peer not in link.open:
+                if peer in sim.alive and net.reachable(src, peer):
+                    # Our end of a link the peer closed across a cut: its kernel has no socket
+                    # for what we send now and answers with a reset.
+                    sim.close_end(link, src, peer)
+                    net.later(2 * net.latency(), sim._feed, src, ev.ConnectionDown(peer, link.id, "reset by peer"))
+                return
         if peer not in sim.alive:
             return
         if sim.copy:
@@ -191,33 +246,17 @@ class SimCarrier:
         else:
             net.later(sim.settings.connect_timeout, sim._feed, src, ev.ConnectFailed(dst, "timeout"))
 
-    def disconnect(self, peer: str, reason: str, oldest: int = 0, abort: bool = False) -> None:
+    def disconnect(self, peer: str, reason: str, links: tuple = (), abort: bool = False) -> None:
         sim, net, src = self.sim, self.net, self.src
-        pair = frozenset((src, peer))
         if sim.stalls:
-            sim.stalls.closed(src, peer, oldest=bool(oldest))
-        n = sim.conns.pop(pair, 0)
-        if oldest:
-            # Connections the peer closed whose close never reached us (sent across a cut) or
-            # has not yet are our oldest too: we close the same ones (our end of them), and hear
-            # nothing more of those.
-            lost = min(oldest, sim.lost_close.get((peer, src), 0))
-            sim.lost_close[(peer, src)] = sim.lost_close.get((peer, src), 0) - lost
-            same = min(oldest - lost, sim.closing.get((peer, src), 0))
-            sim.closing[(peer, src)] = sim.closing.get((peer, src), 0) - same
-            sim.unheard[(peer, src)] = sim.unheard.get((peer, src), 0) + same
-            k = min(oldest - lost - same, n)
-            if n > k:
-                sim.conns[pair] = n - k
-            n = k
-        else:
-            sim.lost_close.pop((peer, src), None)
-        for _ in range(n):
-            if net.reachable(src, peer):
-                sim.closing[(src, peer)] = sim.closing.get((src, peer), 0) + 1
-                net.later(net.latency(), sim._closed_by_peer, src, peer)
-            else:       # lost across the cut: the peer keeps its end (a ghost, see lost_close)
-                sim.lost_close[(src, peer)] = sim.lost_close.get((src, peer), 0) + 1
+            sim.stalls.closed(src, peer, replaced=bool(links))
+        for link in list(sim.links.get(frozenset((src, peer)), ())):
+            if src not in link.open or (links and link.id not in links):
+                continue
+            sim.close_end(link, src, peer)
+            if peer in link.open and net.reachable(src, peer):
+                net.later(net.latency(), sim._end_closed, peer, src, link, "closed by peer")
+            # Across a cut the close is lost: the peer keeps its end (a ghost) until it sends on it.
 
     def reply(self, r: ev.Reply) -> None:
         self.sim.replies[r.req_id] = r

@@ -50,6 +50,7 @@ class MemConn:
     def __init__(self, t: "MemoryTransport", peer: str, channel: str, outbound: bool, hs):
         self.t, self.peer, self.channel, self.outbound, self.hs = t, peer, channel, outbound, hs
         self.other: MemConn | None = None
+        self.link = 0             # a cluster link's id (PeerLinks._opened)
         self.closed_here = False
         self.closed = False
         self.arrives = 0.0        # when the last thing sent arrives: TCP keeps the order

@@ -70,14 +70,14 @@ class Stalls:
             if h is not None and h.items:
                 self.old.setdefault(key, []).append(h)
 
-    def closed(self, a: str, b: str, oldest: bool) -> None:
+    def closed(self, a: str, b: str, replaced: bool) -> None:
         """Connections between a and b closed (the core resets those of a cut link, events.py
-        Disconnect.abort): what waited on them is dropped. `oldest`: only those a fresh one
+        Disconnect.abort): what waited on them is dropped. `replaced`: only those a fresh one
         replaced."""
         for key in ((a, b), (b, a)):
             for h in self.old.pop(key, ()):
                 h.drop()
-            if not oldest and key in self.held:
+            if not replaced and key in self.held:
                 self.held.pop(key).drop()
 
     def crashed(self, name: str) -> None:
