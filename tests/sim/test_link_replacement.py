@@ -67,3 +67,44 @@ def test_a_link_made_after_the_verdict_is_not_replaced_again():
     assert B not in m.dialing and B not in m.refreshing
     m.refresh_link(B, now, since=now + 1.0)       # a link older than the verdict is
     assert B in m.dialing and B in m.refreshing
+
+
+def test_the_dial_of_the_cut_failing_leaves_the_one_sent_beside_it_in_charge():
+    # A dial made while the network was cut hangs until connect_timeout; when the member is back
+    # a second one is sent beside it (redial_soon). The first timing out must not make the
+    # close of the link being replaced a member down: the second is still under way.
+    c, core = pair()
+    m, now = core.membership, c.now
+    (old,) = m.conns[B]
+    m.refresh_link(B, now)
+    m.dialing[B] = 2
+    core.handle(ev.ConnectFailed(B, "timeout"), now)
+    out = core.handle(ev.ConnectionDown(B, old, "closed by peer"), now + 0.001)
+    assert downs(out) == [] and B in m.up and m.dialing[B] == 1
+    out = core.handle(ev.ConnectionUp(B, True, old + 100), now + 0.002)
+    assert downs(out) == [] and m.conns[B] == [old + 100]
+
+
+def test_a_short_cut_heals_with_no_member_down_for_a_replaced_link():
+    # The whole cluster on the simulated network, where the acceptor's end of a link opens
+    # before the dialler's: seed 9 marked a member down for the replaced link's close (the
+    # hung dial's timeout above) before that rule.
+    ns = ["n%d@10.0.0.%d" % (i, i) for i in range(1, 7)]
+    for seed in range(1, 13):
+        c = SimCluster(seed=seed)
+        for n in ns:
+            c.add(n)
+        for n in ns[1:]:
+            assert c.command(n, "join", node=ns[0]).ok
+        assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == len(ns) for n in ns), timeout=30)
+        c.run(2)
+        c.net.partition(ns[:3], ns[3:])
+        assert c.run_until(lambda: all(len(c.view(n)["stopped_nodes"]) == 3 for n in ns), timeout=15)
+        c.net.heal()
+        healed = c.now
+        assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == len(ns) for n in ns), timeout=60)
+        c.run(5)
+        link_downs = [(round(t - healed, 3), by, e["node"], e["reason"]) for t, by, e in c.events
+                      if e["event"] == "node_down" and t > healed and "suspected" not in e["reason"]
+                      and "declared" not in e["reason"]]
+        assert link_downs == [], "seed %d: %s" % (seed, link_downs)

@@ -19,7 +19,7 @@ class MemberLinks:
         """Connect to p, unless a dial is under way or (unless `fresh`: refresh_link) p is connected."""
         if p in self.dialing or (self.conns.get(p) and not fresh):
             return
-        self.dialing[p] = False     # True once redial_soon sent a second dial beside it
+        self.dialing[p] = 1         # our dials to p in flight (redial_soon may add a second)
         self.ctx.act(Connect(p))
 
     def dial_member(self, p: str, now: float) -> None:
@@ -56,8 +56,8 @@ class MemberLinks:
         connect_timeout on dropped packets: one more is sent beside it."""
         s = self.ctx.settings
         for q in sorted(self.dialing):
-            if q in self.down_since and not self.dialing[q]:
-                self.dialing[q] = True
+            if q in self.down_since and self.dialing[q] == 1:
+                self.dialing[q] = 2
                 self.ctx.act(Connect(q))
         for q in sorted(self.redial_at):
             if q in self.down_since:
@@ -131,6 +131,11 @@ class MemberLinks:
         self.schedule_redial(p, now)
 
     def on_connect_failed(self, p: str, now: float) -> None:
+        if self.dialing.get(p, 0) > 1:
+            # The dial made while the network was cut timed out; the one sent beside it after
+            # the heal is still under way (and a replaced link's close still waits for it).
+            self.dialing[p] -= 1
+            return
         self.dialing.pop(p, None)
         if not self.conns.get(p):
             self.refreshing.pop(p, None)

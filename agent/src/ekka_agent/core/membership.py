@@ -39,7 +39,7 @@ class Membership(MemberTable, TableSync, MemberLinks, DetectorHostGlue, JoinProt
         self.conns: dict[str, list] = {}  # peer -> its open cluster-port links, oldest first
         self.up: set[str] = set()
         self.down_since: dict[str, float] = {}
-        self.dialing: dict[str, bool] = {}    # dials under way (member_links.py)
+        self.dialing: dict[str, int] = {}     # peer -> our dials to it under way (member_links.py)
         self.refreshing: dict[str, tuple] = {}  # peer -> its links a fresh dial replaces
         self.linked_at: dict[str, float] = {}  # peer -> when its newest connection came up
         self.replacing: dict[str, str] = {}   # peer whose replaced link closed first -> why (member_links.py)
