@@ -81,9 +81,10 @@ def test_a_silent_node_is_down_everywhere_then_up_at_once():
 
 
 def test_a_connection_kept_open_across_a_short_cut_is_replaced_when_the_member_is_back():
-    # A cut shorter than the linger keeps the connections open; in the field what was written on
-    # them waits behind TCP's retransmission backoff after the heal, so each is replaced by a
-    # fresh one (made before the old is broken: no member is down for it), one per pair after.
+    # A member held dead keeps its connections open across the cut; in the field what was
+    # written on them waits behind TCP's retransmission backoff after the heal, so each is
+    # replaced by a fresh one (made before the old is broken: no member is down for it), one
+    # per pair after.
     c, ns = formed(5, seed=9)
     x = ns[2]
     c.net.partition([x], [n for n in ns if n != x])

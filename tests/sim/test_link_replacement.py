@@ -85,26 +85,48 @@ def test_the_dial_of_the_cut_failing_leaves_the_one_sent_beside_it_in_charge():
     assert downs(out) == [] and m.conns[B] == [old + 100]
 
 
+NS6 = ["n%d@10.0.0.%d" % (i, i) for i in range(1, 7)]
+
+
+def link_downs_after_heal(seed: int, sides, cut: float | None) -> list:
+    """Form six nodes, cut them into `sides` (until every node sees the other side down, or for
+    `cut` seconds), heal; the members marked down after the heal for a closed or reset link."""
+    c = SimCluster(seed=seed)
+    for n in NS6:
+        c.add(n)
+    for n in NS6[1:]:
+        assert c.command(n, "join", node=NS6[0]).ok
+    assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == len(NS6) for n in NS6), timeout=30)
+    c.run(2)
+    c.net.partition(*sides)
+    if cut is None:
+        far = {n: len(NS6) - len(next(s for s in sides if n in s)) for n in NS6}
+        assert c.run_until(lambda: all(len(c.view(n)["stopped_nodes"]) == far[n] for n in NS6), timeout=15)
+    else:
+        c.run(cut)
+    c.net.heal()
+    healed = c.now
+    assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == len(NS6) for n in NS6), timeout=60)
+    c.run(5)
+    return [(seed, round(t - healed, 3), by, e["node"], e["reason"]) for t, by, e in c.events
+            if e["event"] == "node_down" and t > healed and "suspected" not in e["reason"]
+            and "declared" not in e["reason"]]
+
+
 def test_a_short_cut_heals_with_no_member_down_for_a_replaced_link():
     # The whole cluster on the simulated network, where the acceptor's end of a link opens
     # before the dialler's: seed 9 marked a member down for the replaced link's close (the
     # hung dial's timeout above) before that rule.
-    ns = ["n%d@10.0.0.%d" % (i, i) for i in range(1, 7)]
     for seed in range(1, 13):
-        c = SimCluster(seed=seed)
-        for n in ns:
-            c.add(n)
-        for n in ns[1:]:
-            assert c.command(n, "join", node=ns[0]).ok
-        assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == len(ns) for n in ns), timeout=30)
-        c.run(2)
-        c.net.partition(ns[:3], ns[3:])
-        assert c.run_until(lambda: all(len(c.view(n)["stopped_nodes"]) == 3 for n in ns), timeout=15)
-        c.net.heal()
-        healed = c.now
-        assert c.run_until(lambda: all(len(c.view(n)["running_nodes"]) == len(ns) for n in ns), timeout=60)
-        c.run(5)
-        link_downs = [(round(t - healed, 3), by, e["node"], e["reason"]) for t, by, e in c.events
-                      if e["event"] == "node_down" and t > healed and "suspected" not in e["reason"]
-                      and "declared" not in e["reason"]]
-        assert link_downs == [], "seed %d: %s" % (seed, link_downs)
+        assert link_downs_after_heal(seed, (NS6[:3], NS6[3:]), None) == []
+
+
+def test_a_long_cut_heals_with_no_member_down_for_a_link_closed_across_it():
+    # Links to a member held dead were closed 5 s after the verdict: across the cut, so the
+    # other end, which had not declared it dead as early (the lone node of a 5/1 cut, say),
+    # held the member up on it after the heal and was reset on its first send. 9 of these 12
+    # runs marked a member down after the heal that way; the link is now kept until the
+    # member is back, then replaced.
+    for seed in range(1, 7):
+        for sides in ((NS6[:5], NS6[5:]), (NS6[:1], NS6[1:])):
+            assert link_downs_after_heal(seed, sides, 7.0) == []

@@ -133,11 +133,13 @@ class SwimDetector:
     """
 
     DIGEST_EVERY = 2.0
-    # A member SWIM declares dead keeps its connection this long: a paused node that resumes
-    # refutes over it and is up again at once; after that it is closed and redialled. Fresh
-    # dials are tried beside it meanwhile, and made at once when the member is back: the old
+    # A member SWIM declares dead keeps its connection until it is back (or removed): a paused
+    # node that resumes refutes over it and is up again at once. Fresh dials are tried beside
+    # it meanwhile, and one is made at once when the member is back, which replaces it: the old
     # one may be stalled behind what was written while the network was cut (refresh_link).
-    LINGER = 5.0
+    # Closing it after a while instead (5 s, earlier) closed one end across the cut, unheard:
+    # the other end, which had not declared the member dead as early, held the member up on it
+    # after the heal, and its first send was reset: a member down again after the heal.
 
     def __init__(self, host, settings, rng):
         from .failure_detector import HeartbeatDetector
@@ -147,7 +149,7 @@ class SwimDetector:
                            on_suspect=host.peer_suspected)
         self.legacy = HeartbeatDetector(host, settings, only=set())
         self.next_digest = None
-        self.linger: dict[str, float] = {}     # dead member -> when its connection is closed
+        self.verdicts: dict[str, float] = {}   # member held dead -> when it was declared dead
 
     # ---------- what membership asks ----------
     def on_start(self, now: float) -> None:
@@ -157,7 +159,6 @@ class SwimDetector:
 
     def next_deadline(self):
         return earliest(self.lv.next_deadline(), self.next_digest,
-                        min(self.linger.values()) if self.linger else None,
                         self.legacy.next_deadline() if self.legacy.only else None)
 
     def alive(self, peer: str) -> bool:
@@ -198,20 +199,20 @@ class SwimDetector:
         """Membership's other members now (up: learnt from a running cluster, not from disk)."""
         others = set(others)
         self.legacy.only &= others
+        for p in [p for p in self.verdicts if p not in others]:
+            del self.verdicts[p]
         self.lv.members(others - self.legacy.only, now, up)
 
     def members_delta(self, joined, gone, now: float) -> None:
         """Members that joined a running cluster and members removed, sorted: a merge's change."""
         legacy = self.legacy.only
         legacy.difference_update(gone)
+        for p in gone:
+            self.verdicts.pop(p, None)
         self.lv.delta([p for p in joined if p not in legacy] if legacy else joined, gone, now, up=True)
 
     def on_tick(self, now: float) -> None:
         self.lv.tick(now)
-        for p in sorted(p for p, t in self.linger.items() if now >= t):
-            del self.linger[p]
-            if not self.lv.is_up(p):
-                self.host.peer_silent(p, now, "still down after %.0fs" % self.LINGER)
         if self.legacy.only:
             self.legacy.on_tick(now)
         if self.next_digest is not None and now >= self.next_digest:
@@ -226,18 +227,18 @@ class SwimDetector:
             self.host.send(peer, SwimMessage(body))
 
     def _alive(self, peer: str, now: float) -> None:
-        closing = self.linger.pop(peer, None)
+        verdict = self.verdicts.pop(peer, None)
         self.host.peer_alive(peer, now)
-        if closing is not None:
+        if verdict is not None:
             # Only a connection from before the verdict can hold what the cut stalled: one the
             # redials made since is kept (replacing it too, both ends could reset the new one).
-            self.host.refresh_link(peer, now, at_once=True, since=closing - self.LINGER)
+            self.host.refresh_link(peer, now, at_once=True, since=verdict)
 
     def _dead(self, peer: str, now: float, reason: str) -> None:
         if reason == INDIRECT:
             # Our own link to it is what fails: close it now, the redial finds when it works.
             self.host.peer_silent(peer, now, reason)
         else:
-            self.linger[peer] = now + self.LINGER
+            self.verdicts[peer] = now
             self.host.peer_down(peer, now, reason)
             self.host.refresh_link(peer, now, at_once=False)
