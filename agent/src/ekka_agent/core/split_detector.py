@@ -107,6 +107,8 @@ class SplitDetector(Component):
         return self.ep
 
     def accept(self, p: str, msg) -> bool:
+        """Whether kv message msg from p is applied here. One of our own side's tagged with the
+        epoch a heal just moved us out of is, and is also passed on in the new epoch."""
         ep = msg.epoch
         if p not in self.split and self.ep is not None and ep == self.ep:
             return True
