@@ -10,12 +10,21 @@ docs/partitions.md explains the why.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .context import Component, earliest
 from .settings import HealSettings
 from .messages import HealEpoch, HealHello, HealReport, HealView, HealViewRequest, KvWrite
 
 HELLO_RETRY = 1.0       # resend an unanswered hello (the sim drops messages; TCP may reset)
 MAX_STASH = 1000        # data messages kept for an epoch we are about to adopt
+
+
+class LeftEpoch(NamedTuple):
+    """The data epoch a heal just moved this node (a winner) out of."""
+    epoch: list
+    sharers: set        # who shared it with us and moves to the new one
+    plan: set           # every node the heal moves to the new one
 
 
 class SplitDetector(Component):
@@ -46,7 +55,7 @@ class SplitDetector(Component):
         self.merged: set = set()        # autoheal off: peers whose return we already reported
         self.synced: set = set()        # peers we share data with now
         self.stash: dict = {}           # epoch -> [(peer, kv message)] sent to us a moment early
-        self.left = None                # (epoch, sharers, plan): the epoch a heal moved us out of
+        self.left = None                # LeftEpoch, once a heal moved us on as a winner
         self.unsynced: set = set()      # up, hello done, but not sharing data: a heal is due
         self.hello_at = None
         self.ask_at = None              # when to ask up peers whose epoch we never heard (see _refresh)
@@ -112,13 +121,13 @@ class SplitDetector(Component):
         ep = msg.epoch
         if p not in self.split and self.ep is not None and ep == self.ep:
             return True
-        if self.left and ep == self.left[0] and p in self.left[1]:
+        if self.left and ep == self.left.epoch and p in self.left.sharers:
             # Written a moment before the heal's plan reached its writer, by a member that shared
             # that epoch with us and moves to the new one: a write of our own side, which nobody
             # would send again. The losers took a copy made without it, and other members may
             # have moved on before it came: it is passed on in the new epoch (those not there
             # yet keep it until they are, see stash).
-            for q in sorted((self.m.up & self.left[2]) - {p}):
+            for q in sorted((self.m.up & self.left.plan) - {p}):
                 self.ctx.send(q, KvWrite(msg.entries, None, self.ep))
             return True
         if ep and self.ep and sum(map(len, self.stash.values())) < MAX_STASH:
@@ -275,7 +284,7 @@ class SplitDetector(Component):
         plan = set(plan) - {self.m.me}
         losers = set(losers)
         i_lose = self.m.me in losers
-        self.left = None if i_lose or self.ep is None else (self.ep, (old_synced & plan) - losers, plan)
+        self.left = None if i_lose or self.ep is None else LeftEpoch(self.ep, (old_synced & plan) - losers, plan)
         self.ep = ep
         self.ctx.persist()
         had = self.episode or bool(self.split)

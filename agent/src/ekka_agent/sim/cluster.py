@@ -211,6 +211,7 @@ class SimCarrier:
 
     def send(self, peer: str, msg, channel: str) -> None:
         sim, net, src = self.sim, self.net, self.src
+        after_ok = None
         if channel == "cluster":
             mine = [x for x in sim.links.get(frozenset((src, peer)), ()) if src in x.open]
             if not mine:
@@ -219,11 +220,8 @@ class SimCarrier:
             if link.pending == peer:
                 # Sent by the acceptor before the dialler's end is up: TCP delivers it after
                 # the handshake's ok.
-                if peer in sim.alive and net.reachable(src, peer):
-                    wait = max(net.latency() + net.retransmit_delay(), link.ready - net.now)
-                    net.later(wait, sim._deliver, src, peer, msg if not sim.copy else net.carry(msg))
-                return
-            if peer not in link.open:
+                after_ok = link.ready - net.now
+            elif peer not in link.open:
                 if peer in sim.alive and net.reachable(src, peer):
                     # Our end of a link the peer closed across a cut: its kernel has no socket
                     # for what we send now and answers with a reset.
@@ -234,10 +232,10 @@ class SimCarrier:
             return
         if sim.copy:
             msg = net.carry(msg)
-        if channel == "cluster" and sim.stalls and sim.stalls.hold(src, peer, msg, sim._deliver):
+        if channel == "cluster" and after_ok is None and sim.stalls and sim.stalls.hold(src, peer, msg, sim._deliver):
             return
         if net.reachable(src, peer):
-            net.later(net.latency() + net.retransmit_delay(), sim._deliver, src, peer, msg)
+            net.later(max(net.latency() + net.retransmit_delay(), after_ok or 0.0), sim._deliver, src, peer, msg)
 
     def connect(self, dst: str) -> None:
         sim, net, src = self.sim, self.net, self.src
