@@ -1,6 +1,8 @@
 """Shared by the partition tests: real agents, one per network namespace, joined into one cluster."""
 from __future__ import annotations
 
+import json
+
 from harness.wait import wait_until
 
 FAST = "cluster {\n  autoheal_delay = 300ms\n}\n"
@@ -14,10 +16,10 @@ def form(agents, net, extra: str = FAST) -> list:
     agents.wait_running(nodes, nodes)
     try:
         wait_until(lambda: one_cluster(nodes), 20, message="one cluster with one data epoch")
-    except AssertionError:
-        import json
-        print("FORMSTATUS", json.dumps([{k: n.status()[k] for k in ("node", "running_nodes", "autoheal")} for n in nodes]))
-        raise
+    except AssertionError as e:
+        # What each node saw, in the failure itself: a formation that fails is rare and gone by a rerun.
+        views = [{k: n.status()[k] for k in ("node", "running_nodes", "autoheal")} for n in nodes]
+        raise AssertionError("%s; each node's view: %s" % (e, json.dumps(views))) from None
     return nodes
 
 

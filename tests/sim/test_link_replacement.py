@@ -85,6 +85,36 @@ def test_the_dial_of_the_cut_failing_leaves_the_one_sent_beside_it_in_charge():
     assert downs(out) == [] and m.conns[B] == [old + 100]
 
 
+def higher_name_replacing():
+    """b (the higher name) replaces its link to a by waiting for a's fresh dial (one dial per pair),
+    and the old link is reset first: b sent on it and a's end was gone (a restarted across a cut)."""
+    c, _ = pair()
+    core = c.nodes[B]
+    m, now = core.membership, c.now
+    (old,) = m.conns[A]
+    m.refresh_link(A, now)
+    assert A not in m.dialing and A in m.redial_at
+    out = core.handle(ev.ConnectionDown(A, old, "[Errno 104] Connection reset by peer"), now)
+    return c, core, old, out
+
+
+def test_the_higher_name_waiting_for_the_lower_dial_takes_the_old_link_reset_as_no_down():
+    # a is not down while the dial b waits for, or b's own after it, may still bring a link.
+    c, core, old, out = higher_name_replacing()
+    m = core.membership
+    assert downs(out) == [] and A in m.up
+    out = core.handle(ev.ConnectionUp(A, False, old + 100), c.now + 0.001)
+    assert downs(out) == [] and A in m.up and m.conns[A] == [old + 100]
+
+
+def test_the_higher_name_s_own_dial_failing_after_the_reset_is_the_down():
+    c, core, old, out = higher_name_replacing()
+    m = core.membership
+    out = core.handle(ev.Tick(), m.redial_at[A])             # no dial came from a: b dials
+    assert [a for a in out if isinstance(a, ev.Connect)] and downs(out) == []
+    out = core.handle(ev.ConnectFailed(A, "refused"), core.now + 0.001)
+    assert [d["reason"] for d in downs(out)] == ["[Errno 104] Connection reset by peer"] and A not in m.up
+
 NS6 = ["n%d@10.0.0.%d" % (i, i) for i in range(1, 7)]
 
 

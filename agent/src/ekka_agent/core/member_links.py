@@ -119,11 +119,15 @@ class MemberLinks:
             return
         self.conns.pop(p, None)
         self.linked_at.pop(p, None)
-        replaced = self.refreshing.pop(p, None) and p in self.dialing
+        # A fresh link is on its way: our dial, or (the higher name) the lower's that we wait
+        # for, with our own due after it (refresh_link).
+        replaced = self.refreshing.pop(p, None) and (p in self.dialing or p in self.redial_at)
         if replaced and p in self.up:
             # Both ends were replacing this link after a heal: the peer reset its old one as soon
             # as our fresh dial reached it, which can be read here before our end of that dial
-            # completes. The member is not down; it is once the dial fails.
+            # completes; or the peer restarted across the cut and our first send on the old link
+            # was reset before its dial reached us. The member is not down; it is once our own
+            # dial fails.
             self.replacing[p] = reason
             return
         if p in self.up:
