@@ -4,6 +4,7 @@
     python bench/bench_scale.py --quick         # N = 10, 30; 30 s idle
     python bench/bench_scale.py --sizes 10      # only N = 10 (with or without --quick)
     python bench/bench_scale.py --sizes 10 --idle 60   # a 60 s idle window (CPU over all of it)
+    python bench/bench_scale.py --tls           # ekka over mutual TLS, serf with a gossip key
 
 Per N and per system, one after the other (never both at once, so neither skews the other):
  1. start N agents with static seeds (ekka: every name in cluster.static.seeds; serf: every agent
@@ -19,12 +20,16 @@ Nothing polls an agent during the idle window: ekka's down/up times come from ev
 control-socket `events` stream, serf's from an event handler that appends one line per member
 event to a file per agent. Formation is polled (ekka: `status` on every agent; serf: the event
 files). Default timing on both sides: the ekka config sets no heartbeat or timeout key, serf
-runs its default LAN profile.
+runs its default LAN profile. With --tls, what an operator who keeps the cluster's traffic
+private runs: ekka with `proto_dist = inet_tls` (one test CA; each agent's certificate names its
+address), serf with `-encrypt` (its AES-GCM gossip key).
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import stat
 import sys
 import time
@@ -42,7 +47,8 @@ TARGET_RSS_MB = 30.0
 class Plan:
     def __init__(self, argv: list[str]):
         self.quick = "--quick" in argv
-        rest = [a for a in argv if a != "--quick"]
+        self.tls = "--tls" in argv
+        rest = [a for a in argv if a not in ("--quick", "--tls")]
         self.sizes = [10, 30] if self.quick else [10, 30, 100]
         self.cpu_s = 20 if self.quick else 60
         self.idle_s = 30 if self.quick else 600
@@ -67,7 +73,7 @@ class Plan:
 
 
 def _usage(why: str) -> None:
-    print("usage: bench_scale.py [--quick] [--sizes N[,N...]] [--idle SECONDS]  (%s)" % why, file=sys.stderr)
+    print("usage: bench_scale.py [--quick] [--tls] [--sizes N[,N...]] [--idle SECONDS]  (%s)" % why, file=sys.stderr)
     sys.exit(2)
 
 
@@ -150,12 +156,24 @@ def bench_ekka(n: int, plan: Plan) -> Run:
     run = Run("ekka", n)
     with c.BenchCluster(n) as cl:
         cl.cluster_extra = "discovery_strategy = static\nstatic { seeds = %s }" % json.dumps(cl.names)
+        if plan.tls:
+            cl.cluster_extra += tls_lines(cl)
         try:
             _ekka(cl, run, plan)
         except Exception:
             print(cl.logs(10))
             raise
     return run
+
+
+def tls_lines(cl) -> str:
+    """Mutual TLS on the cluster and RPC ports: one leaf for every agent's address (the bench
+    measures the cost of TLS, not the issuing of a hundred certificates)."""
+    from harness.certs import Certs     # tests/harness: trustme, installed for the tests
+    certs = Certs(cl.log_dir / "pki")
+    leaf = certs.issue("agents", *cl.hosts)
+    return ('\nproto_dist = inet_tls\nssl { certfile = %s, keyfile = %s, cacertfile = %s }'
+            % (json.dumps(str(leaf.cert)), json.dumps(str(leaf.key)), json.dumps(str(certs.ca_pem))))
 
 
 def _ekka(cl, run: Run, plan: Plan) -> None:
@@ -241,9 +259,10 @@ def bench_serf(n: int, plan: Plan) -> Run:
     with c.SerfCluster(n) as sc:
         ev = SerfEvents(sc)
         nodes = sc.nodes
+        key = ["-encrypt", base64.b64encode(secrets.token_bytes(16)).decode()] if plan.tls else []
         for i, s in enumerate(nodes):
             join = ["-retry-join", nodes[0].bind, "-retry-interval", "1s"] if i else []
-            s.start_with(ev.args(s) + join)
+            s.start_with(ev.args(s) + join + key)
         for s in nodes:
             s.wait_ready(form_timeout(n))
         t0 = time.monotonic()
@@ -351,8 +370,9 @@ def targets(results: dict) -> None:
 def main() -> int:
     c.exit_on_sigterm()
     plan = Plan(sys.argv[1:])
-    print("bench_scale (%s): N = %s, CPU over %d s, %d s idle, %d SIGSTOP trials; %d CPUs, load "
-          "average %.2f (a shared machine)" % ("quick" if plan.quick else "full", plan.sizes, plan.cpu_s,
+    print("bench_scale (%s%s): N = %s, CPU over %d s, %d s idle, %d SIGSTOP trials; %d CPUs, load "
+          "average %.2f (a shared machine)" % ("quick" if plan.quick else "full",
+                                              ", ekka over TLS, serf encrypted" if plan.tls else "", plan.sizes, plan.cpu_s,
                                               plan.idle_s, plan.trials, os.cpu_count() or 0,
                                               os.getloadavg()[0]))
     sys.stdout.flush()

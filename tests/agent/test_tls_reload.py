@@ -7,6 +7,7 @@ import signal
 import socket
 import ssl
 import urllib.request
+from pathlib import Path
 
 from harness.wait import wait_until
 from harness.watch import ClusterWatcher
@@ -48,6 +49,8 @@ def test_expiring_certificate_alarm_and_reload_to_a_new_one(agents, certs):
     (alarm,) = _expiry_alarms(n1)
     assert "expires in 5.0 days" in alarm["message"] and str(f1.cert) in alarm["message"]
     assert {c["role"] for c in n1.status()["certificates"]} == {"cert", "ca"}
+    # Read by a child process: the agent itself never loads cryptography (12 MiB, issue 12).
+    assert "cryptography" not in (Path("/proc/%d/maps" % n1.proc.pid)).read_text()
     assert _expiry_alarms(n2) == []
     https = ssl.create_default_context(cafile=str(certs.ca_pem))
     https.check_hostname = False

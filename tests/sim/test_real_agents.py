@@ -2,12 +2,15 @@
 its loop, state file, runtime helpers and control socket, with only the transport swapped."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 
 import pytest
 
+from ekka_agent.control_client import socket_path
 from ekka_agent.core import events as ev
+from ekka_agent.runtime.extras import Extra
 from ekka_agent.sim.agents import AgentSim
 
 A, B, C = "ekka1@10.0.0.1", "ekka2@10.0.0.2", "ekka3@10.0.0.3"
@@ -135,3 +138,29 @@ def test_a_split_in_three_is_healed_in_one_round_over_connections_stalled_by_the
     # The previous code made a second round (or kept the wrong side) at each of these seeds.
     for seed in (1, 3, 7, 8):
         AgentSim.run(scenario, tmp_path / str(seed), seed=seed, options=FAST)
+
+
+class _SlowStart(Extra):
+    """A runtime helper whose start lets the loop run a while, as reading the certificates does."""
+    async def start(self):
+        await asyncio.sleep(1.0)
+
+
+def test_a_status_asked_while_the_agent_starts_is_answered_after_its_start(tmp_path, monkeypatch):
+    # The control socket opens before the runtime helpers start; a status asked then (ekka-ctl,
+    # a health check) went through the core before Start made the node's own record, and the
+    # exception dropped every event fed with it.
+    import ekka_agent.runtime.extras as extras_mod
+    build = extras_mod.build_extras
+    monkeypatch.setattr(extras_mod, "build_extras", lambda a: build(a) + [_SlowStart()])
+
+    async def scenario(sim):
+        starting = asyncio.ensure_future(sim.start(A))
+        sock = socket_path(sim.data_dir(A))
+        assert await sim.wait_until(lambda: os.path.exists(sock), timeout=5, step=0.05)
+        st = await sim.control(A, "status")
+        assert st["ok"] and st["result"]["running_nodes"] == [A], st
+        await starting
+        assert (await sim.status(A))["running_nodes"] == [A]
+
+    AgentSim.run(scenario, tmp_path, seed=1)

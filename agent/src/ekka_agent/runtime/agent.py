@@ -55,6 +55,7 @@ class Agent:
         self.extras = []           # runtime helpers of components (discovery, hooks, ...)
         self._pending: list = []   # events fed, not yet through the core (feed / _drain)
         self._drain_soon = False
+        self._started = False      # Start is through: until then what is fed waits (start)
 
     # ---------- startup ----------
     async def start(self) -> None:
@@ -75,7 +76,12 @@ class Agent:
         self.extras = build_extras(self)
         for x in self.extras:
             await x.start()
-        self.feed(ev.Start())
+        # The control socket and the listeners are open, and the extras' starts let the loop run:
+        # a status asked, or a message received, meanwhile waits here to go through the core
+        # after Start (which makes our own record), not before it.
+        self._pending.insert(0, ev.Start())
+        self._started = True
+        self._drain_later()
         log.info("node %s up: cluster port %d, rpc port %d, cluster %s", self.name, self.cluster_port,
                  naming.rpc_port(self.node, self.rpc_fixed), self.cfg["cluster.name"])
 
@@ -125,12 +131,17 @@ class Agent:
         (step_many): a node learning of a hundred members at once saves its state once, not a
         hundred times, and each save waits for the disk."""
         self._pending.append(event)
+        self._drain_later()
+
+    def _drain_later(self) -> None:
         if not self._drain_soon:
             self._drain_soon = True
             asyncio.get_running_loop().call_soon(self._drain)
 
     def _drain(self) -> None:
         self._drain_soon = False
+        if not self._started:
+            return
         events, self._pending = self._pending, []
         if not events:
             return
