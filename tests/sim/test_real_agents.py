@@ -164,3 +164,28 @@ def test_a_status_asked_while_the_agent_starts_is_answered_after_its_start(tmp_p
         assert (await sim.status(A))["running_nodes"] == [A]
 
     AgentSim.run(scenario, tmp_path, seed=1)
+
+
+def test_idle_rpc_connections_close_and_the_next_write_opens_one(tmp_path):
+    # Forming made RPC connections (the join's copy, autoheal's hellos); idle, they close (both
+    # ends agree: runtime/idle_rpc.py) and the cluster links stay. A write then dials afresh.
+    async def scenario(sim):
+        await form(sim, [A, B, C])
+        assert any(a.transport.rpc_out or a.transport.rpc_in for a in sim.agents.values())
+        await sim.sleep(130)
+        for a in sim.agents.values():
+            assert not a.transport.rpc_out and not a.transport.rpc_in, a.name
+            assert len(a.transport.cluster_conns) == 2, a.name
+        assert (await sim.command(B, "kv_put", key="k", value="v"))["ok"]
+        assert await sim.wait_until(lambda: _all_have(sim, [A, B, C], "k", "v"), timeout=10)
+        assert await all_see(sim, [A, B, C], [A, B, C])
+
+    AgentSim.run(scenario, tmp_path, seed=2, options=FAST)
+
+
+async def _all_have(sim, names, key, value) -> bool:
+    for n in names:
+        r = await sim.command(n, "kv_get", key=key)
+        if not (r["ok"] and r["result"]["value"] == value):
+            return False
+    return True

@@ -7,7 +7,7 @@ value means protocol 1, and protocol 1 means that release.
 """
 from __future__ import annotations
 
-PROTOCOL = 2          # 2: the dialer states its version; Reproof after a reload
+PROTOCOL = 3          # 2: the dialer states its version; Reproof after a reload. 3: idle RPC close
 MIN_PROTOCOL = 1      # 0.1.0 still handshakes with us (a rolling upgrade from it keeps one cluster)
 FIRST_RELEASE = "0.1.0"
 

@@ -19,6 +19,7 @@ from ..core.handshake import Acceptor, Dialer, HandshakeError, read, refusal
 from ..core.messages import Message, MessageError, from_wire, to_wire
 from ..core.wire import CLUSTER_MAX_FRAME, FrameError, encode
 from .framed import Closed, FramedReader, write_frame
+from .idle_rpc import IdleRpc
 from .proofs import Proofs
 
 log = logging.getLogger("ekka.transport")
@@ -97,6 +98,7 @@ class PeerLinks:
         self.stats = {"refused": 0, "bad_frames": 0, "bad_messages": 0}
         self.previous: list = []  # node.cookie_previous: also accepted from peers (reload.py changes both)
         self.proofs = Proofs(self)
+        self.idle = IdleRpc(self)        # RPC connections closed when idle (runtime/idle_rpc.py)
         self.refusals: dict = {}     # peer -> the HandshakeError of our last dial to it
         # Handshakes this node runs at once as the dialler. A node that learns of a hundred
         # members dials them a few at a time: all at once, on a busy machine, the later ones
@@ -137,6 +139,7 @@ class PeerLinks:
         if c is None and peer not in self.rpc_pending:
             c = self.rpc_in.get(peer)
         if c is not None:
+            self.idle.used(c)
             c.send(msg)
         elif peer in self.rpc_pending:
             self.rpc_pending[peer].append(msg)
@@ -163,6 +166,7 @@ class PeerLinks:
                 c.close()
 
     def _close_all(self) -> None:
+        self.idle.stop()
         for conns in list(self.cluster_conns.values()):
             for c in conns:
                 c.close()
@@ -203,6 +207,7 @@ class PeerLinks:
             log.info("RPC to %s failed, %d message(s) dropped: %s", peer, len(dropped), _why(e))
             return
         self.rpc_out[peer] = conn
+        self.idle.opened(conn)
         for msg in self.rpc_pending.pop(peer, []):
             conn.send(msg)
         await self._serve(conn)
@@ -217,8 +222,13 @@ class PeerLinks:
             self._emit(ev.ConnectionUp(conn.peer, conn.outbound, conn.link))
         elif not conn.outbound:
             self.rpc_in[conn.peer] = conn
+            self.idle.opened(conn)
 
     def _received(self, conn, obj) -> None:
+        if conn.channel == "rpc":
+            self.idle.used(conn)
+            if self.idle.on_message(conn, obj):
+                return        # the close of an idle connection (runtime/idle_rpc.py)
         if self.proofs.on_message(conn, obj):
             return            # a re-proof after a reload (runtime/proofs.py), not a core message
         try:
