@@ -54,7 +54,7 @@ async def read_apart(files: list) -> dict:
         return {"certs": [], "errors": [[k, p, why] for k, _, p in files]}
 
     if not files:
-        return failed("")
+        return {"certs": [], "errors": []}
     try:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "ekka_agent.runtime.certs", json.dumps(files),

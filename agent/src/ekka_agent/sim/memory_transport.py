@@ -53,6 +53,7 @@ class MemConn:
         self.link = 0             # a cluster link's id (PeerLinks._opened)
         self.closed_here = False
         self.closed = False
+        self.aborted = False      # reset, not closed: what was in flight is dropped
         self.arrives = 0.0        # when the last thing sent arrives: TCP keeps the order
         self.held: Held | None = None   # sent across a cut, waiting for a retransmission
 
@@ -64,6 +65,7 @@ class MemConn:
 
     def close(self, abort: bool = False) -> None:
         self.closed_here = True
+        self.aborted = abort
         self._shut("closed", tell_peer=True)
 
     def _shut(self, reason: str, tell_peer: bool) -> None:
@@ -106,7 +108,8 @@ class MemConn:
         far = self.other
         if far.closed:
             self._shut("reset", tell_peer=False)
-        elif not self.closed:
+        elif not self.aborted:
+            # Sent before this end closed: TCP delivers it before the close (a reset drops it).
             far.t._received(far, json.loads(data))
 
 
