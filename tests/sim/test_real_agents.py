@@ -172,9 +172,9 @@ def test_idle_rpc_connections_close_and_the_next_write_opens_one(tmp_path):
     async def scenario(sim):
         await form(sim, [A, B, C])
         assert any(a.transport.rpc_out or a.transport.rpc_in for a in sim.agents.values())
-        await sim.sleep(130)
+        assert await sim.wait_until(lambda: all(not a.transport.rpc_out and not a.transport.rpc_in
+                                                for a in sim.agents.values()), timeout=130, step=1.0)
         for a in sim.agents.values():
-            assert not a.transport.rpc_out and not a.transport.rpc_in, a.name
             assert len(a.transport.cluster_conns) == 2, a.name
         assert (await sim.command(B, "kv_put", key="k", value="v"))["ok"]
         assert await sim.wait_until(lambda: _all_have(sim, [A, B, C], "k", "v"), timeout=10)

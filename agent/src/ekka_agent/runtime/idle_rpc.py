@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import asyncio
 
-from ..core import versions
 from .proofs import peer_protocol
 
 # A connection with nothing sent or received for a whole sweep is closed: after 30 to 60 s idle.
 IDLE_SWEEP = 30.0
-RCLOSE_SINCE = 3
+RCLOSE_SINCE = 3        # core/versions.py PROTOCOL
 TYPES = ("rclose", "rclosed")
-assert versions.PROTOCOL >= RCLOSE_SINCE
 
 
 class IdleRpc:
