@@ -189,3 +189,18 @@ async def _all_have(sim, names, key, value) -> bool:
         if not (r["ok"] and r["result"]["value"] == value):
             return False
     return True
+
+
+def test_an_idle_close_left_unanswered_ends_at_the_next_sweep(tmp_path):
+    # B hangs as far as the idle close goes: it takes `rclose` and never answers. The dialler
+    # gives it the following sweep, then closes the connection itself: nothing stays open.
+    async def scenario(sim):
+        await form(sim, [A, B, C])
+        idle = sim.agents[B].transport.idle
+        answer = idle.on_message
+        idle.on_message = lambda conn, msg: (type(msg) is dict and msg.get("t") == "rclose") or answer(conn, msg)
+        assert await sim.wait_until(lambda: all(not a.transport.rpc_out and not a.transport.rpc_in
+                                                for a in sim.agents.values()), timeout=200, step=1.0)
+        assert await all_see(sim, [A, B, C], [A, B, C])
+
+    AgentSim.run(scenario, tmp_path, seed=2, options=FAST)

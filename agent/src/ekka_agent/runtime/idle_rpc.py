@@ -11,11 +11,15 @@ sending on the connection and asks `rclose`; the acceptor stops sending on it (w
 before arrives first, TCP keeps the order) and answers `rclosed`, then closes; the dialler
 closes on that answer. Whatever either side sends meanwhile goes by another connection (the
 other's, or a fresh dial). Only peers of protocol RCLOSE_SINCE or later are asked: an older one
-would log the request as a bad message and keep using the connection.
+would log the request as a bad message and keep using the connection. A peer that has not
+answered by the next sweep (stopped, hung, or cut off: TCP would hold the connection open for as
+long as the peer's kernel answers, with nothing sent on it) has its connection closed then: it
+had a whole sweep to send whatever it still meant to, and nothing goes out on it from here.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from .proofs import peer_protocol
 
@@ -24,11 +28,14 @@ IDLE_SWEEP = 30.0
 RCLOSE_SINCE = 3        # core/versions.py PROTOCOL
 TYPES = ("rclose", "rclosed")
 
+log = logging.getLogger("ekka.transport")
+
 
 class IdleRpc:
     def __init__(self, transport):
         self.t = transport
         self.busy: set = set()      # RPC connections that carried something since the last sweep
+        self.asked: set = set()     # connections asked to close at the last sweep, still open
         self.timer = None
 
     def used(self, conn) -> None:
@@ -39,6 +46,10 @@ class IdleRpc:
         if self.timer is None:
             self.timer = asyncio.get_running_loop().call_later(IDLE_SWEEP, self._sweep)
 
+    def closed(self, conn) -> None:
+        self.busy.discard(conn)
+        self.asked.discard(conn)
+
     def stop(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
@@ -46,13 +57,18 @@ class IdleRpc:
 
     def _sweep(self) -> None:
         t = self.t
+        for conn in sorted(self.asked, key=lambda c: c.peer):
+            log.info("RPC connection to %s closed: no answer to the idle close in %d s", conn.peer, IDLE_SWEEP)
+            conn.close()
+        self.asked.clear()
         for peer, conn in list(t.rpc_out.items()):
             if conn not in self.busy and peer not in t.rpc_pending and peer_protocol(conn) >= RCLOSE_SINCE:
                 del t.rpc_out[peer]         # from now on, sends to peer take another connection
                 conn.send_link({"t": "rclose"})
+                self.asked.add(conn)
         self.busy.clear()
         self.timer = None
-        if t.rpc_out or t.rpc_in:
+        if t.rpc_out or t.rpc_in or self.asked:
             self.timer = asyncio.get_running_loop().call_later(IDLE_SWEEP, self._sweep)
 
     def on_message(self, conn, msg) -> bool:

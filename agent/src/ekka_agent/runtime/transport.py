@@ -249,7 +249,9 @@ class PeerLinks:
                 if not lst:
                     self.cluster_conns.pop(conn.peer, None)
                 self._emit(ev.ConnectionDown(conn.peer, conn.link, reason))
-        elif self.rpc_out.get(conn.peer) is conn:
+            return
+        self.idle.closed(conn)
+        if self.rpc_out.get(conn.peer) is conn:
             del self.rpc_out[conn.peer]
         elif self.rpc_in.get(conn.peer) is conn:
             del self.rpc_in[conn.peer]
