@@ -116,6 +116,47 @@ def test_a_stale_reentrant_hold_gets_a_new_token():
     assert y > x and again.result["token"] > y
 
 
+
+def test_a_hold_left_by_a_failed_attempt_never_takes_a_token_granted_elsewhere():
+    """An attempt fails (its coordinator, just back from a crash, refuses its own vote) after a
+    voter stored the token it proposed, and the rollback never reaches that voter. The proposal
+    was the coordinator's counter + 1, behind: that number went to another owner while both
+    were down. Taking the lock again finds the leftover hold, which must not hand that number out
+    a second time."""
+    c = cluster(5)
+    n1, n2, n3, n4, n5 = NAMES
+    assert acq(c, n1, "warm", "w", "quorum", lease=1.0).ok     # every voter now has a lease to wait out
+    c.crash(n1)
+    c.crash(n3)
+    assert c.run_until(lambda: sorted(c.view(n2)["running_nodes"]) == sorted([n2, n4, n5]))
+    first = acq(c, n2, "r", "c1", "quorum", lease=1.0)
+    assert first.ok and first.result["nodes"] and n3 not in first.result["nodes"]
+    assert c.command(n2, "lock_release", resource="r", owner="c1").ok
+    c.restart(n3)
+    c.run(3.0)                                   # past n3's wait after its crash
+    c.crash(n2)
+    c.crash(n4)
+    dropped = []
+    deliver = c._deliver
+
+    def lose_rollbacks_to_n3(src, dst, msg):
+        if dst == n3 and type(msg).__name__ == "LockRelease" and msg.only_op:
+            dropped.append(msg)
+            return
+        deliver(src, dst, msg)
+    c._deliver = lose_rollbacks_to_n3
+    c.restart(n1)                                # refuses its own vote for a second
+    assert c.run_until(lambda: sorted(c.view(n1)["running_nodes"]) == sorted([n1, n3, n5]))
+    failed = acq(c, n1, "r", "c0", "quorum", lease=5.0)
+    assert not failed.ok and failed.error == "recovering", failed
+    c.run(0.2)
+    assert dropped and entries(c, n3)["r"]["owner"] == "c0"     # the leftover hold
+    c._deliver = deliver
+    c.run(1.5)                                   # n1 votes again
+    again = acq(c, n1, "r", "c0", "quorum", lease=5.0)
+    assert again.ok, again
+    assert again.result["token"] > first.result["token"]
+
 def test_lease_expires_and_renew_extends():
     c = cluster()
     assert acq(c, NAMES[0], "res", "o1", "quorum", lease=2).ok

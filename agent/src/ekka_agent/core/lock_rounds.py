@@ -102,9 +102,14 @@ class LockRounds:
         op = self.ops[oid]
         held = [r.token for r in op.oks.values() if r.token is not None]
         top = max(int(r.fast or r.counter or 0) for r in op.oks.values())
+        others = max((int(r.fast or r.counter or 0) for r in op.oks.values() if r.token is None), default=0)
         # A re-entrant hold keeps its token, unless some voter has seen a later grant since
         # (the hold survived on a voter the other grant did not need): then it gets a new one.
-        op.token = max(held) if held and max(held) >= top else top + 1
+        # A voter that does not hold it and has seen the same number saw another grant of it:
+        # the hold may be what is left of an attempt that failed after a voter stored its
+        # proposed token (its rollback not there yet), while that number went to another owner
+        # through voters this node could not reach. Only a bigger token is then safe.
+        op.token = max(held) if held and max(held) >= top and max(held) > others else top + 1
         op.phase = "commit"
         # Our own vote last: it may complete the op, and nothing may be sent after that.
         for n in sorted(op.oks, key=lambda n: n == self.me):
