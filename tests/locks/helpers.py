@@ -109,7 +109,11 @@ def sim_client_step(c, rng, node: str, who: str, strategy: str, held: dict, gran
         else:
             held.pop(who)
     else:
-        g["end"] = min(g["end"], c.now)
+        # A release frees the lock, re-entrant holds and all: an earlier grant of the same
+        # resource this client still counted on (its renew failed, it took the lock again) ends too.
+        for x in grants:
+            if (x["holder"], x["resource"], x["strategy"]) == (who, g["resource"], g["strategy"]):
+                x["end"] = min(x["end"], c.now)
         held.pop(who)
         c.command(node, "lock_release", resource=g["resource"], owner=who, strategy=g["strategy"])
     c.run(rng.uniform(0.01, 0.2))
