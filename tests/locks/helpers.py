@@ -119,13 +119,70 @@ def sim_client_step(c, rng, node: str, who: str, strategy: str, held: dict, gran
     c.run(rng.uniform(0.01, 0.2))
 
 
+def sim_names(n: int) -> list:
+    return SIM_NAMES[:n] if n <= len(SIM_NAMES) else ["n%d@127.0.0.1" % i for i in range(1, n + 1)]
+
+
 def sim_cluster(n=3, seed=1, **kw):
     """n nodes of the simulator joined into one cluster (n1 is the oldest: the leader)."""
     from ekka_agent.sim.cluster import SimCluster
     c = SimCluster(seed=seed, **kw)
-    for name in SIM_NAMES[:n]:
+    names = sim_names(n)
+    for name in names:
         c.add(name)
-    for name in SIM_NAMES[1:n]:
-        assert c.command(name, "join", node=SIM_NAMES[0]).ok
-    assert c.run_until(lambda: all(len(c.view(x)["running_nodes"]) == n for x in SIM_NAMES[:n]))
+    for name in names[1:]:
+        assert c.command(name, "join", node=names[0]).ok
+    assert c.run_until(lambda: all(len(c.view(x)["running_nodes"]) == n for x in names))
     return c
+
+
+def sim_random_run(seed: int, n: int = 5, seconds: float = 120.0, faults: bool = True, drains: bool = False,
+                   strategies=("quorum", "all"), first: int = 6) -> History:
+    """2n clients spread over n simulated nodes take, renew and release two locks each of
+    `strategies` for `seconds` of virtual time: clients c0 .. c<first-1> use the first strategy,
+    the others the second. With `faults`, nodes crash and restart and the network splits and
+    heals; with `drains`, nodes drain and are revived. Returns the History of every grant's
+    trusted time, for the checker (overlaps, token_regressions), and how many drains it made."""
+    import random
+    names = sim_names(n)
+    c = sim_cluster(n, seed=seed)
+    rng = random.Random(seed)
+    grants, held, drained = [], {}, 0
+    clients = [(names[i % n], "c%d" % i) for i in range(2 * n)]
+    # Chances per client step: drain or revive; then crash or restart, split, heal.
+    drain_p = 0.03 if drains else 0.0
+    crash_p, split_p, heal_p = (0.015, 0.01, 0.015) if drains else (0.03, 0.02, 0.03)
+    if not faults:
+        crash_p = split_p = heal_p = 0.0
+    end = c.now + seconds
+    while c.now < end:
+        roll = rng.random()
+        if roll < drain_p:
+            node = rng.choice(names)
+            if node in c.alive:
+                cmd = "revive" if c.view(node)["drain"] != "up" else "drain"
+                drained += cmd == "drain"
+                c.command(node, cmd)
+        elif roll < drain_p + crash_p:
+            victim = rng.choice(names)
+            if victim in c.alive and len(c.alive) > 2:
+                c.crash(victim)
+            elif victim not in c.alive:
+                c.restart(victim)
+        elif roll < drain_p + crash_p + split_p:
+            k = rng.randint(1, n - 1)
+            shuffled = rng.sample(names, n)
+            c.net.partition(shuffled[:k], shuffled[k:])
+        elif roll < drain_p + crash_p + split_p + heal_p:
+            c.net.heal()
+        node, who = rng.choice(clients)
+        if node not in c.alive:
+            held.pop(who, None)
+            c.run(0.05)
+            continue
+        strategy = strategies[0] if int(who[1:]) < first else strategies[1]
+        sim_client_step(c, rng, node, who, strategy, held, grants, lease=1.0)
+    h = History()
+    h.grants = grants
+    h.drains = drained
+    return h

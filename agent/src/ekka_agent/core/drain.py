@@ -1,15 +1,20 @@
-"""Drain and revive: who may lead, coordinate and hold replicas, and a node's way out of those roles.
+"""Drain and revive: who may lead and coordinate, and a node's way out of those roles.
 
 A drained member stays in the cluster (it runs, replicates kv data, answers probes) but leads
 nothing: the heal leader, the leader-lock table and autoclean pass to the next-oldest member, a
-heal round is coordinated by another winner, quorum-lock replica sets are picked from the other
-members, its own lock coordinator grants nothing new and it runs no discovery round. The state
-is the member record's status, so it crosses the cluster with the records, and the node's saved
-state keeps it over a restart until `revive`.
+heal round is coordinated by another winner, its own lock coordinator grants nothing new and it
+runs no discovery round. It stays a replica of quorum locks and votes on them, as RabbitMQ keeps
+a node in maintenance mode a member of its quorum queues: replica sets follow the member list
+alone, so a drain or revive never moves a grant's replicas. (They were taken from the members not
+drained, and a drain handed its table to the new set; under a partition, or with a receiver
+down, a later grant could then miss an earlier one: two holders, or one token twice.) Stopped
+after its drain, the node is one missing vote, which a replica set of three or more outlasts.
+The state is the member record's status, so it crosses the cluster with the records, and the
+node's saved state keeps it over a restart until `revive`.
 
     up --drain--> draining --every part handed over--> drained --revive--> up
-                  (draining, the node still counts as leader and replica, but refuses new grants:
-                   its lock table reaches the members that take over before anyone sends them a
+                  (draining, the node still counts as leader, but refuses new grants:
+                   its leader-lock table reaches the next leader before anyone sends it a
                    request, so no lock is granted twice)
 """
 from __future__ import annotations
@@ -33,11 +38,6 @@ def eligible(nodes, records: dict, without: str | None = None) -> list:
     return ok or nodes
 
 
-def ring_members(view, without: str | None = None) -> list:
-    """The members quorum-lock replica sets are taken from."""
-    return eligible(view.members(), view.records, without)
-
-
 def stepping_down(view) -> bool:
     """Is this node draining or drained (it grants nothing new)?"""
     r = view.records.get(view.me)
@@ -45,7 +45,9 @@ def stepping_down(view) -> bool:
 
 
 def view_key(view) -> str:
-    """What two nodes must agree on to pick the same replica sets: members, drained ones marked."""
+    """What two nodes must agree on to ask the same voters: members, drained ones marked. (Replica
+    sets no longer depend on the marks; they stay in the key so that agents of earlier versions,
+    whose replica sets do, keep agreeing with this one.)"""
     return "|".join(n + ("*" if not leads(view.records, n) else "") for n in view.members())
 
 

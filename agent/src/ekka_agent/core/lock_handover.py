@@ -1,21 +1,20 @@
 """What happens to a node's lock table when it drains or is revived (core/drain.py).
 
-Draining: the table goes to the members that take over, before anyone asks them: its leader
-locks to the next-oldest member, each quorum grant and counter to the resource's replica set
-without this node. The node grants and votes on nothing new (`all` locks excepted) from the
-start of the drain, and counts as drained only once every receiver acknowledged (or went down).
+Draining: its leader locks, and its counters, go to the next-oldest member, which leads from
+then on, before anyone asks it. Quorum grants stay where they are: a drained node stays a
+replica and votes. The node coordinates no new grant and, as leader, grants nothing new from the
+start of the drain (`all` and quorum votes go on), and counts as drained only once the new
+leader acknowledged (or went down).
 
-Revived: this node is back in replica sets and may lead again, but holds none of what was
-granted without it. It asks every running member for its table, carrying its new record; a
-member merges that record first (from then on it refuses a reserve made with the old member
-view) and answers with everything it holds. Until all have answered this node grants and votes
-on nothing, so it counts as holding every resource: no grant can get past it.
+Revived: this node may lead again, but holds none of the leader locks granted without it. It
+asks every running member for its table, carrying its new record; a member merges that record
+first and answers with everything it holds. Until all have answered it grants no leader or local
+lock (quorum and `all` votes go on: its replica table never stopped being kept).
 """
 from __future__ import annotations
 
 from . import drain
 from .messages import LockHandover, LockHandoverAck, LockHandoverAsk
-from .ring import replica_set
 
 
 class Handover:
@@ -34,7 +33,7 @@ class Handover:
         return "%s/handover/%d/%d" % (self.me, int(self.ctx.wall_us(self.ctx.now)), self.seq)
 
     def refusal(self):
-        """Why this node grants and votes on nothing new now (None: it does)."""
+        """Why this node grants no leader or local lock now (None: it does)."""
         if drain.stepping_down(self.ctx.members):
             return {"ok": False, "error": "draining",
                     "message": "%s is drained: it grants no new lock; retry" % self.me}
@@ -58,19 +57,12 @@ class Handover:
             return False
         others = drain.eligible(m.running(), m.records, without=self.me)
         leader = min(others, key=lambda n: tuple(m.records[n]["guid"])) if others else None
-        ring = drain.ring_members(m, without=self.me)
-        entries: dict = {}
-        counters: dict = {}
-        for r, e in self.table.held(now).items():
-            if e["strategy"] in ("leader", "quorum"):
-                for n in [leader] if e["strategy"] == "leader" else replica_set(ring, r)[0]:
-                    entries.setdefault(n, {})[r] = e
-        for r, c in self.table.counters.items():
-            for n in replica_set(ring, r)[0] + [leader]:
-                counters.setdefault(n, {})[r] = c
-        for n in sorted((set(entries) | set(counters)) & m.up - {self.me}):
-            self.handing[n] = op = self._op()
-            self.ctx.send(n, LockHandover(op, entries.get(n, {}), counters.get(n, {})))
+        if leader is not None and leader in m.up:
+            # Every counter, not only the leader locks': which resources were leader locks is
+            # not kept, and a counter higher than needed only makes the next token bigger.
+            entries = {r: e for r, e in self.table.held(now).items() if e["strategy"] == "leader"}
+            self.handing[leader] = op = self._op()
+            self.ctx.send(leader, LockHandover(op, entries, dict(self.table.counters)))
         if self.handing:
             self.ctx.log("info", "drain: handing the lock table over to %s" % ", ".join(sorted(self.handing)))
         return bool(self.handing)

@@ -9,7 +9,6 @@ A mixin of LockCoordinator (lock_coordinator.py), which holds the ops (lock_op.p
 """
 from __future__ import annotations
 
-from . import drain
 from .lock_op import LockOp
 from .messages import LockCommit, LockRelease, LockRenew, LockReply, LockRequest
 from .ring import replica_set
@@ -25,7 +24,7 @@ class LockRounds:
             reps = m.members()
             need = len(reps)
         else:
-            reps, need = replica_set(drain.ring_members(m), res)   # drained members hold no replica
+            reps, need = replica_set(m.members(), res)   # drained members too (core/drain.py)
         up = [n for n in reps if n == self.me or n in m.up]
         if not reps:
             return [], need, ("no_nodes", "no member to ask")

@@ -4,8 +4,9 @@ It answers lock_req / lock_commit / lock_renew / lock_rel from its LockTable
 (core/lock_table.py): as the local table, as the leader for leader locks, and as one voter of
 a quorum or all lock. A reserve is refused when the asker sees another member list than this
 node (their replica sets could differ), and a leader lock by a node that is not the leader in
-its own view. While its node drains, or has just been revived, it grants and votes on nothing new
-(core/lock_handover.py). The coordinator on this node asks it directly.
+its own view. While its node drains, or has just been revived, it grants no leader lock; it
+votes on quorum and all locks throughout (core/lock_handover.py). The coordinator on this node
+asks it directly.
 """
 from __future__ import annotations
 
@@ -71,9 +72,10 @@ class LockVoter(Component):
         tb, oid, res, owner = self.table, msg.op, msg.resource, msg.owner
         if isinstance(msg, LockRequest):
             lease = float(msg.lease)
-            # Draining or just revived (core/lock_handover.py): a grant here now could be missed
-            # by the members that take over. Every member still votes on `all` locks.
-            refused = self.handover.refusal() if msg.strategy != "all" else None
+            # Draining or just revived (core/lock_handover.py): a leader or local grant here now
+            # could be missed by the leader that takes over. Quorum and `all` votes go on: a
+            # drained node stays a replica (core/drain.py).
+            refused = self.handover.refusal() if msg.phase == "one" else None
             if refused:
                 r = refused
             elif msg.phase == "one" and self.ctx.members.leader() != self.me:
