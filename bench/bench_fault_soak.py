@@ -62,6 +62,10 @@ def heal_one_copy(seed):
         return "data differs after the heal"
 
 
+def churn_with_autoclean(seed):
+    return autocluster.churn_with_autoclean(seed)
+
+
 def form_at_once(seed):
     autocluster.test_fifty_nodes_at_once_form_one_cluster(seed)
 
@@ -81,6 +85,8 @@ CHECKS = [
     ("autoheal, 20 nodes, partitions with loss", heal_with_loss, "tests/sim/test_partition_sim.py run_chaos(seed)",
      1000, 20),
     ("autoheal, one copy of the data", heal_one_copy, "run_chaos(seed, loss=0.0, resets=True)", 1000, 20),
+    ("autoclean 5 s, crashes, splits, discovery", churn_with_autoclean,
+     "tests/sim/test_autocluster_sim.py churn_with_autoclean(seed)", 1000, 20),
     ("autocluster, 52 nodes at once", form_at_once,
      "tests/sim/test_autocluster_sim.py test_fifty_nodes_at_once_form_one_cluster(seed)", 300, 5),
     ("autocluster, split during formation", form_across_a_split,

@@ -81,3 +81,22 @@ def test_a_summary_cut_into_other_ranges_is_answered_with_the_whole_table():
     c._feed(ns[3], ev.Received(ns[4], SyncSummary(m.cluster_id, [0] * 32)))
     assert c.run_until(lambda: [msg for s, d, msg in seen if (s, d) == (ns[3], ns[4]) and isinstance(msg, Sync)
                                 and len(msg.records) == N and not msg.want], timeout=5, step=0.01)
+
+
+def test_two_records_one_node_missed_alike_still_change_its_digest_and_are_repaired():
+    # Two members' records each went one version up, and one node missed both. With a CRC per
+    # record the two changes cancelled out in the XOR: that node had everyone's digest and was
+    # never repaired (found with members removed by autoclean and joined again, v2 -> v3).
+    from ekka_agent.core.records import digest
+    c, ns = formed(seed=6)
+    stale, a, b = ns[5], ns[11], ns[29]
+    base = {n: c.nodes[stale].membership.records[n] for n in (a, b)}
+    assert base[a]["version"] == base[b]["version"]
+    new = {n: dict(r, version=r["version"] + 1) for n, r in base.items()}
+    assert digest(base) != digest(new)
+    for x in ns:
+        if x != stale:
+            for r in new.values():
+                c.nodes[x].membership.put_record(r)
+    assert c.run_until(lambda: all(everyone_has(c, ns, r) for r in new.values()), timeout=60), \
+        "the node that missed both changes was never repaired"

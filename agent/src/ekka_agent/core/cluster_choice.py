@@ -2,7 +2,9 @@
 
 Pure functions, so the rule can be read and tested alone. Never two clusters: among nodes
 still alone, all agree on the lowest node name; a cluster that sees another of the same name
-joins it when that one is larger, or equal and older (smaller oldest-member guid).
+joins it when that one is larger, or equal and older (smaller oldest-member guid). A node that
+answers with our own cluster id but is not our member and has another oldest member counts as
+another cluster: both sides of a long partition cleaned each other out (autoclean).
 """
 from __future__ import annotations
 
@@ -21,12 +23,20 @@ def choose_cluster_to_join(me: dict, infos: dict, locked: bool = False, expect: 
     ("stay", None, ""); retry means soon (the target is busy joining).
     """
     clusters: dict = {}
+    ours, my_oldest = set(me.get("members", ())), tuple(me["oldest"]) if me.get("oldest") else None
     for n, i in sorted(infos.items()):
-        if not i.get("enabled") or i["cid"] == me["cid"] or n == me["name"]:
+        if not i.get("enabled") or n == me["name"]:
             continue
-        c = clusters.setdefault(i["cid"], {"size": 0, "oldest": None, "nodes": []})
-        c["size"] = max(c["size"], int(i["size"]))
         o = tuple(i["oldest"]) if i.get("oldest") else None
+        key = i["cid"]
+        if key == me["cid"]:
+            if n in ours or o == my_oldest:
+                continue        # one of ours (a member, or one that joined a moment ago)
+            # Our cluster's id, but neither a member nor led by our oldest: the two sides of a
+            # partition longer than autoclean removed each other and both run on under the id.
+            key = "%s/%s" % (key, ".".join(map(str, o or ())))
+        c = clusters.setdefault(key, {"size": 0, "oldest": None, "nodes": []})
+        c["size"] = max(c["size"], int(i["size"]))
         if o is not None and (c["oldest"] is None or o < c["oldest"]):
             c["oldest"] = o
         c["nodes"].append(n)
