@@ -1,10 +1,10 @@
 """What happens to a node's lock table when it drains or is revived (core/drain.py).
 
-Draining: its leader locks, and its counters, go to the next-oldest member, which leads from
-then on, before anyone asks it. Quorum grants stay where they are: a drained node stays a
+Draining: its leader locks, and its counters, go to every member that may lead next (the
+next-oldest leads from then on), before anyone asks it. Quorum grants stay where they are: a drained node stays a
 replica and votes. The node coordinates no new grant and, as leader, grants nothing new from the
-start of the drain (`all` and quorum votes go on), and counts as drained only once the new
-leader acknowledged (or went down).
+start of the drain (`all` and quorum votes go on), and counts as drained only once those
+members acknowledged (or went down).
 
 Revived: this node may lead again, but holds none of the leader locks granted without it. It
 asks every running member for its table, carrying its new record; a member merges that record
@@ -55,17 +55,35 @@ class Handover:
             if self.asking:
                 self.deadline = now + self.timeout
             return False
-        others = drain.eligible(m.running(), m.records, without=self.me)
-        leader = min(others, key=lambda n: tuple(m.records[n]["guid"])) if others else None
-        if leader is not None and leader in m.up:
-            # Every counter, not only the leader locks': which resources were leader locks is
-            # not kept, and a counter higher than needed only makes the next token bigger.
-            entries = {r: e for r, e in self.table.held(now).items() if e["strategy"] == "leader"}
-            self.handing[leader] = op = self._op()
-            self.ctx.send(leader, LockHandover(op, entries, dict(self.table.counters)))
+        # To every member that may lead next, not only the one this node's view makes the next
+        # leader: that view can be behind (a member revived a moment ago comes back with a new,
+        # younger record), and a copy of a grant on a member that does not lead only refuses more.
+        # Every counter, not only the leader locks': which resources were leader locks is not
+        # kept, and a counter higher than needed only makes the next token bigger.
+        entries = {r: e for r, e in self.table.held(now).items() if e["strategy"] == "leader"}
+        counters = dict(self.table.counters)
+        for n in self._takers():
+            self.handing[n] = op = self._op()
+            self.ctx.send(n, LockHandover(op, entries, counters))
         if self.handing:
             self.ctx.log("info", "drain: handing the lock table over to %s" % ", ".join(sorted(self.handing)))
         return bool(self.handing)
+
+    def _takers(self) -> list:
+        m = self.ctx.members
+        return sorted(set(drain.eligible(m.running(), m.records, without=self.me)) & m.up)
+
+    def renewed(self, res: str, now: float) -> None:
+        """This node renewed a leader lock while it drains or is drained (its holder still asks it,
+        from a view behind the drain): the members that took the table over get the new lease
+        too, or the next leader's copy would run out first and it would grant the lock again."""
+        if not drain.stepping_down(self.ctx.members):
+            return
+        e = self.table.held(now).get(res)
+        if e is None or e["strategy"] != "leader":
+            return
+        for n in self._takers():
+            self.ctx.send(n, LockHandover(self._op(), {res: e}, {}))
 
     def _done(self, p: str, now: float) -> None:
         if self.handing.pop(p, None) is not None and not self.handing:

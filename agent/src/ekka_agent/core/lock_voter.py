@@ -99,6 +99,14 @@ class LockVoter(Component):
             ok = tb.commit(src, owner, res, msg.token, oid, now)
             return LockReply(oid, ok, phase="commit", error=None if ok else "lost")
         if isinstance(msg, LockRenew):
+            e = tb.holder(res, now)
+            if e is not None and e["strategy"] == "leader" and self.ctx.members.leader() != self.me:
+                # The asker's view is behind a leader change: the leader's copy would not get
+                # this lease, run out first, and the lock be granted again.
+                return LockReply(oid, False, phase="renew", error="not_leader", message="%s is not the "
+                                 "leader; %s is" % (self.me, self.ctx.members.leader()))
             tok = tb.renew(src, owner, res, float(msg.lease), now)
+            if tok is not None:
+                self.handover.renewed(res, now)
             return LockReply(oid, tok is not None, phase="renew", token=tok, error=None if tok is not None else "lost")
         return LockReply(oid, True, phase="rel", released=tb.release(src, owner, res, msg.only_op, by=oid))
