@@ -9,7 +9,7 @@ reaches (as the lock token given twice that seed 107 found) needs this. Prints p
 seeds run, the wall time and every failing seed with what failed; replay one with the function
 named there. Exit status 1 if any seed failed.
 
-    python bench/bench_fault_soak.py [--quick] [--first SEED] [--count N]
+    python bench/bench_fault_soak.py [--quick] [--first SEED] [--count N] [--only WORD]
 """
 from __future__ import annotations
 
@@ -113,12 +113,16 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a few seeds per checker")
     ap.add_argument("--first", type=int, default=1, help="first seed (default 1)")
     ap.add_argument("--count", type=int, default=0, help="seeds per checker (default: each one's own)")
+    ap.add_argument("--only", default="", help="only the checkers whose name holds this word")
     args = ap.parse_args()
     if args.count < 0:
         ap.error("--count must be 0 or more, got %d" % args.count)
     total = 0
     print("%-42s %13s %8s %8s" % ("checker", "seeds", "failed", "wall"))
-    for name, check, replay, full, quick in CHECKS:
+    checks = [c for c in CHECKS if args.only in c[0]]
+    if not checks:
+        ap.error("--only %r matches no checker (%s)" % (args.only, "; ".join(c[0] for c in CHECKS)))
+    for name, check, replay, full, quick in checks:
         count = args.count or (quick if args.quick else full)
         failed, wall = soak(check, args.first, count)
         total += len(failed)
