@@ -24,6 +24,7 @@ import common as c  # noqa: E402  (puts tests/ on the path)
 
 from locks.helpers import sim_random_run  # noqa: E402
 from sim import test_autocluster_sim as autocluster  # noqa: E402
+from sim import test_real_agents as real_agents  # noqa: E402
 from sim.test_partition_sim import run_chaos  # noqa: E402
 
 
@@ -66,6 +67,21 @@ def churn_with_autoclean(seed):
     return autocluster.churn_with_autoclean(seed)
 
 
+def real_agents_chaos(seed):
+    import logging
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from ekka_agent.sim.agents import AgentSim
+    logging.getLogger("ekka").setLevel(logging.CRITICAL)     # thousands of expected warnings
+    d = tempfile.mkdtemp(prefix="ekka-soak-")
+    try:
+        AgentSim.run(lambda sim: real_agents.chaos(sim, seed), Path(d), seed=seed, options=real_agents.CHAOS_OPTIONS)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def form_at_once(seed):
     autocluster.test_fifty_nodes_at_once_form_one_cluster(seed)
 
@@ -87,6 +103,8 @@ CHECKS = [
     ("autoheal, one copy of the data", heal_one_copy, "run_chaos(seed, loss=0.0, resets=True)", 1000, 20),
     ("autoclean 5 s, crashes, splits, discovery", churn_with_autoclean,
      "tests/sim/test_autocluster_sim.py churn_with_autoclean(seed)", 1000, 20),
+    ("real agents: crashes, splits, kv writes", real_agents_chaos,
+     "tests/sim/test_real_agents.py chaos(sim, seed)", 1000, 20),
     ("autocluster, 52 nodes at once", form_at_once,
      "tests/sim/test_autocluster_sim.py test_fifty_nodes_at_once_form_one_cluster(seed)", 300, 5),
     ("autocluster, split during formation", form_across_a_split,

@@ -36,6 +36,7 @@ class Conn:
         self.fr, self.writer = fr, writer
         self.hs = hs              # the finished Acceptor/Dialer: what the peer proved and announced
         self.link = 0             # a cluster link's id, given when it opens (PeerLinks._opened)
+        self.opened_at = asyncio.get_running_loop().time()
         self.closed_here = False
 
     # Straight to the socket transport, which buffers what the kernel does not take yet and
@@ -158,12 +159,25 @@ class PeerLinks:
                 c.close(abort)
             if not conns:
                 self.cluster_conns.pop(peer, None)
+            self._drop_stale_rpc(peer, min((c.opened_at for c in conns), default=None))
             return
         for c in self.cluster_conns.pop(peer, []):
             c.close(abort)
         for c in (self.rpc_out.pop(peer, None), self.rpc_in.pop(peer, None)):
             if c:
                 c.close()
+
+    def _drop_stale_rpc(self, peer: str, since) -> None:
+        """Cluster links to peer were replaced because they may hold what a cut stalled (core
+        member_links.py refresh_link): RPC connections to it from before the fresh link (or all,
+        with none left) are of the same time and may be stalled the same way, TCP holding what
+        is written on them until a retransmission up to two minutes later, or for nothing if the
+        peer restarted meanwhile. Reset them: what is sent to peer from now on takes a new one."""
+        for table in (self.rpc_out, self.rpc_in):
+            c = table.get(peer)
+            if c is not None and (since is None or c.opened_at < since):
+                del table[peer]
+                c.close(abort=True)
 
     def _close_all(self) -> None:
         self.idle.stop()

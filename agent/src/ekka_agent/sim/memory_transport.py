@@ -51,6 +51,7 @@ class MemConn:
         self.t, self.peer, self.channel, self.outbound, self.hs = t, peer, channel, outbound, hs
         self.other: MemConn | None = None
         self.link = 0             # a cluster link's id (PeerLinks._opened)
+        self.opened_at = asyncio.get_running_loop().time()
         self.closed_here = False
         self.closed = False
         self.aborted = False      # reset, not closed: what was in flight is dropped
