@@ -23,6 +23,7 @@ class LockTable:
         self.max_lease = 0.0                  # the longest lease granted (saved)
         self.clean = False                    # the saved state was written by a clean stop
         self.crashed = False                  # restored from a state that was not
+        self.stopped = False                  # the agent stops: the state above is its last
         self.grace_until = 0.0
 
     # ---- state ----
@@ -52,6 +53,7 @@ class LockTable:
 
     def on_stop(self) -> None:
         self.clean = True
+        self.stopped = True
         self.persist()
 
     def persist(self) -> None:

@@ -70,6 +70,11 @@ class LockVoter(Component):
 
     def serve(self, src: str, msg, now: float) -> LockReply:
         tb, oid, res, owner = self.table, msg.op, msg.resource, msg.owner
+        if tb.stopped and isinstance(msg, (LockRequest, LockCommit, LockRenew)):
+            # Its table was saved as a clean stop's: a vote given now could be lost with the
+            # process, and the restart would trust the table without waiting out the leases.
+            phase = msg.phase if isinstance(msg, LockRequest) else "commit" if isinstance(msg, LockCommit) else "renew"
+            return LockReply(oid, False, phase=phase, error="recovering", message="%s is stopping" % self.me)
         if isinstance(msg, LockRequest):
             lease = float(msg.lease)
             # Draining or just revived (core/lock_handover.py): a leader or local grant here now
