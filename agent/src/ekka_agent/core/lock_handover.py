@@ -1,10 +1,10 @@
 """What happens to a node's lock table when it drains or is revived (core/drain.py).
 
 Draining: its leader locks, and its counters, go to every member that may lead next (the
-next-oldest leads from then on), before anyone asks it. Quorum grants stay where they are: a drained node stays a
-replica and votes. The node coordinates no new grant and, as leader, grants nothing new from the
-start of the drain (`all` and quorum votes go on), and counts as drained only once those
-members acknowledged (or went down).
+next-oldest leads from then on), before anyone asks it. Quorum grants stay where they are: a
+drained node stays a replica and votes. The node coordinates no new grant and, as leader,
+grants nothing new from the start of the drain (`all` and quorum votes go on), and counts as
+drained only once those members acknowledged (or went down).
 
 Revived: this node may lead again, but holds none of the leader locks granted without it. It
 asks every running member for its table, carrying its new record; a member merges that record

@@ -172,12 +172,13 @@ class PeerLinks:
         member_links.py refresh_link): RPC connections to it from before the fresh link (or all,
         with none left) are of the same time and may be stalled the same way, TCP holding what
         is written on them until a retransmission up to two minutes later, or for nothing if the
-        peer restarted meanwhile. Reset them: what is sent to peer from now on takes a new one."""
+        peer restarted meanwhile. What is sent to peer from now on takes a new connection; the old
+        ones are closed, not reset, so that what they hold still goes out if it can."""
         for table in (self.rpc_out, self.rpc_in):
             c = table.get(peer)
             if c is not None and (since is None or c.opened_at < since):
                 del table[peer]
-                c.close(abort=True)
+                c.close()
 
     def _close_all(self) -> None:
         self.idle.stop()
