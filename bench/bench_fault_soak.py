@@ -14,18 +14,23 @@ named there. Exit status 1 if any seed failed.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common as c  # noqa: E402  (puts tests/ on the path)
 
+from ekka_agent.sim.agents import AgentSim  # noqa: E402
 from locks.helpers import sim_random_run  # noqa: E402
 from sim import test_autocluster_sim as autocluster  # noqa: E402
 from sim import test_real_agents as real_agents  # noqa: E402
-from sim.test_partition_sim import run_chaos  # noqa: E402
+from sim.test_partition_sim import one_copy, run_chaos  # noqa: E402
 
 
 def _lock_faults(h, strategies) -> str | None:
@@ -59,7 +64,7 @@ def heal_with_loss(seed):
 
 def heal_one_copy(seed):
     sim, ns = run_chaos(seed, loss=0.0, resets=True)
-    if not sim.run_until(lambda: len({tuple(sorted(sim.nodes[x].kv.live().items())) for x in ns}) == 1, 30):
+    if not sim.run_until(lambda: one_copy(sim, ns), 30):
         return "data differs after the heal"
 
 
@@ -68,12 +73,6 @@ def churn_with_autoclean(seed):
 
 
 def real_agents_chaos(seed):
-    import logging
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from ekka_agent.sim.agents import AgentSim
     logging.getLogger("ekka").setLevel(logging.CRITICAL)     # thousands of expected warnings
     d = tempfile.mkdtemp(prefix="ekka-soak-")
     try:

@@ -1,10 +1,12 @@
 """Shared by the lock tests: form a real cluster, and record grants for the checker."""
 from __future__ import annotations
 
+import random
 import threading
 import time
 
 from harness.wait import wait_until
+from sim.faults import random_fault
 
 SIM_NAMES = ["n%d@127.0.0.1" % i for i in range(1, 6)]
 
@@ -143,7 +145,6 @@ def sim_random_run(seed: int, n: int = 5, seconds: float = 120.0, faults: bool =
     the others the second. With `faults`, nodes crash and restart and the network splits and
     heals; with `drains`, nodes drain and are revived. Returns the History of every grant's
     trusted time, for the checker (overlaps, token_regressions), and how many drains it made."""
-    import random
     names = sim_names(n)
     c = sim_cluster(n, seed=seed)
     rng = random.Random(seed)
@@ -163,18 +164,8 @@ def sim_random_run(seed: int, n: int = 5, seconds: float = 120.0, faults: bool =
                 cmd = "revive" if c.view(node)["drain"] != "up" else "drain"
                 drained += cmd == "drain"
                 c.command(node, cmd)
-        elif roll < drain_p + crash_p:
-            victim = rng.choice(names)
-            if victim in c.alive and len(c.alive) > 2:
-                c.crash(victim)
-            elif victim not in c.alive:
-                c.restart(victim)
-        elif roll < drain_p + crash_p + split_p:
-            k = rng.randint(1, n - 1)
-            shuffled = rng.sample(names, n)
-            c.net.partition(shuffled[:k], shuffled[k:])
-        elif roll < drain_p + crash_p + split_p + heal_p:
-            c.net.heal()
+        else:
+            random_fault(c, rng, names, roll - drain_p, crash_p, split_p, heal_p)
         node, who = rng.choice(clients)
         if node not in c.alive:
             held.pop(who, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ekka_agent.core import events as ev
+from ekka_agent.core.messages import LockRelease
 from ekka_agent.core.ring import replica_set, stable_hash, walk
 
 from .helpers import SIM_NAMES, sim_cluster, sim_random_run
@@ -139,7 +140,7 @@ def test_a_hold_left_by_a_failed_attempt_never_takes_a_token_granted_elsewhere()
     deliver = c._deliver
 
     def lose_rollbacks_to_n3(src, dst, msg):
-        if dst == n3 and type(msg).__name__ == "LockRelease" and msg.only_op:
+        if dst == n3 and isinstance(msg, LockRelease) and msg.only_op:
             dropped.append(msg)
             return
         deliver(src, dst, msg)

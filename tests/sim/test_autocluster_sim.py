@@ -11,6 +11,8 @@ from ekka_agent.core.cluster_choice import choose_cluster_to_join as decide
 from ekka_agent.core.events import DiscOp, DiscResult
 from ekka_agent.sim.cluster import SimCluster
 
+from sim.faults import random_fault
+
 OPTS = {"cluster.discovery_strategy": "static", "cluster.autocluster.interval": 2000,
         "cluster.autocluster.retry_min": 300, "cluster.autocluster.retry_max": 3000,
         "cluster.autocluster.probe_timeout": 1000}
@@ -154,19 +156,7 @@ def churn_with_autoclean(seed: int, n: int = 12, seconds: float = 120.0) -> str 
         return "formed no cluster"
     end = sim.now + seconds
     while sim.now < end:
-        roll = rng.random()
-        if roll < 0.05:
-            victim = rng.choice(names)
-            if victim in sim.alive and len(sim.alive) > 2:
-                sim.crash(victim)
-            elif victim not in sim.alive:
-                sim.restart(victim)
-        elif roll < 0.08:
-            k = rng.randint(1, n - 1)
-            shuffled = rng.sample(names, n)
-            sim.net.partition(shuffled[:k], shuffled[k:])
-        elif roll < 0.12:
-            sim.net.heal()
+        random_fault(sim, rng, names, rng.random(), crash=0.05, split=0.03, heal=0.04)
         sim.run(rng.uniform(0.2, 3.0))
     sim.net.heal()
     for x in names:

@@ -42,6 +42,11 @@ def converged(c, ns) -> bool:
     return len(eps) == 1
 
 
+def one_copy(c, ns) -> bool:
+    """Every node holds the same kv data."""
+    return len({tuple(sorted(c.nodes[x].kv.live().items())) for x in ns}) == 1
+
+
 def check_invariants(c, ns, seed) -> None:
     plans = {}
     for _, node, e in c.events:
@@ -134,7 +139,7 @@ def test_without_loss_every_node_ends_with_one_copy_of_the_data():
     # writes whatever autoheal does, so data is compared with partitions that reset connections.
     for seed in (4, 5):
         c, ns = run_chaos(seed, loss=0.0, resets=True)
-        ok = c.run_until(lambda: len({tuple(sorted(c.nodes[x].kv.live().items())) for x in ns}) == 1, 30)
+        ok = c.run_until(lambda: one_copy(c, ns), 30)
         assert ok, "seed %d: data differs after the heal: %s" % (seed, {x: c.nodes[x].kv.live() for x in ns})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 
 import pytest
 
@@ -214,7 +215,6 @@ async def chaos(sim, seed: int, seconds: float = 120.0) -> None:
     splits, heals and kv writes at random for `seconds`; then the network heals and every agent
     runs again. They must end as one cluster holding one copy of the data (autoheal's breaker
     is off: these splits come faster than any real network's)."""
-    import random
     rng = random.Random(seed)
     await form(sim, SIX)
     alive = set(SIX)
@@ -261,6 +261,6 @@ CHAOS_OPTIONS = dict(FAST, **{"cluster.autoheal_max_heals": 1000})
 def test_crashes_splits_and_writes_end_in_one_cluster_with_one_copy(tmp_path, seed):
     # Both seeds ended with two copies: an RPC connection from before a split, whose peer
     # crashed and came back meanwhile, held the catch-up sent after the heal until a TCP
-    # retransmission and then lost it (runtime/transport.py _drop_stale_rpc).
+    # retransmission and then lost it (runtime/transport.py PeerLinks.disconnect).
     # bench/bench_fault_soak.py runs this over many more seeds.
     AgentSim.run(lambda sim: chaos(sim, seed), tmp_path, seed=seed, options=CHAOS_OPTIONS)

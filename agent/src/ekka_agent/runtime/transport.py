@@ -159,24 +159,24 @@ class PeerLinks:
                 c.close(abort)
             if not conns:
                 self.cluster_conns.pop(peer, None)
-            self._drop_stale_rpc(peer, min((c.opened_at for c in conns), default=None))
+            # Replaced because they may hold what a cut stalled (core member_links.py
+            # refresh_link): RPC connections to peer from before the fresh link (or all, with
+            # none left) are of the same time and may be stalled the same way, TCP holding what
+            # is written on them until a retransmission up to two minutes later, or for nothing
+            # if the peer restarted meanwhile.
+            self._close_rpc(peer, opened_before=min((c.opened_at for c in conns), default=None))
             return
         for c in self.cluster_conns.pop(peer, []):
             c.close(abort)
-        for c in (self.rpc_out.pop(peer, None), self.rpc_in.pop(peer, None)):
-            if c:
-                c.close()
+        self._close_rpc(peer)
 
-    def _drop_stale_rpc(self, peer: str, since) -> None:
-        """Cluster links to peer were replaced because they may hold what a cut stalled (core
-        member_links.py refresh_link): RPC connections to it from before the fresh link (or all,
-        with none left) are of the same time and may be stalled the same way, TCP holding what
-        is written on them until a retransmission up to two minutes later, or for nothing if the
-        peer restarted meanwhile. What is sent to peer from now on takes a new connection; the old
-        ones are closed, not reset, so that what they hold still goes out if it can."""
+    def _close_rpc(self, peer: str, opened_before=None) -> None:
+        """Close the RPC connections to peer (only those opened before `opened_before`, if
+        given): what is sent to it from now on takes a new one. Closed, not reset, so that what
+        they hold still goes out if it can."""
         for table in (self.rpc_out, self.rpc_in):
             c = table.get(peer)
-            if c is not None and (since is None or c.opened_at < since):
+            if c is not None and (opened_before is None or c.opened_at < opened_before):
                 del table[peer]
                 c.close()
 
